@@ -1,0 +1,65 @@
+package org.gpuagent.agent.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The validated configuration. Built only by {@link ConfigLoader}, which reports every problem
+ * with its YAML path and line instead of returning a half-valid object.
+ *
+ * @param device           which GPU: an NVML index or a UUID
+ * @param deviceMemoryBytes the total VRAM the config is written for; lets {@code check-config}
+ *                         verify budgets without a GPU ({@code run} checks against the real total)
+ */
+public record AgentConfig(
+        String device,
+        OptionalLong deviceMemoryBytes,
+        Headroom headroom,
+        Sampling sampling,
+        Listen listen,
+        Optional<Path> stateDir,
+        Reconcile reconcile,
+        Exporter exporter,
+        List<ServiceConfig> services,
+        List<Webhook> webhooks) {
+
+    public AgentConfig {
+        services = List.copyOf(services);
+        webhooks = List.copyOf(webhooks);
+    }
+
+    public record Sampling(Duration interval, int slowEvery, Duration callTimeout) {
+    }
+
+    public record Listen(HostPort metrics, HostPort api) {
+    }
+
+    /**
+     * @param grace            a lease whose holder is gone is released after this long
+     * @param overUseTolerance use beyond lease + this raises an over-use event
+     */
+    public record Reconcile(Duration grace, long overUseTolerance) {
+    }
+
+    /** @param pidLabels add a {@code pid} label to workload series (opt-in: label churn) */
+    public record Exporter(boolean pidLabels) {
+    }
+
+    public record Webhook(String url, List<String> events, Duration timeout) {
+        public Webhook {
+            events = List.copyOf(events);
+        }
+    }
+
+    public Optional<ServiceConfig> service(String name) {
+        return services.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    /** The VRAM budget for a device of {@code totalBytes}. */
+    public long budgetFor(long totalBytes) {
+        return totalBytes - headroom.bytesFor(totalBytes);
+    }
+}

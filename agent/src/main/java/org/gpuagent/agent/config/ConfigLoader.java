@@ -1,0 +1,371 @@
+package org.gpuagent.agent.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.gpuagent.agent.config.ServiceConfig.FailMode;
+import org.gpuagent.agent.config.ServiceConfig.Match;
+import org.gpuagent.agent.config.ServiceConfig.Preemption;
+import org.gpuagent.agent.config.ServiceConfig.Priority;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.Node;
+
+/**
+ * Reads and validates the YAML configuration. Every problem is collected with its YAML path and
+ * line; a configuration with any problem is refused as a whole ({@link ConfigException}).
+ *
+ * <p>A file that leaves out {@code services} gets the built-in four (Frigate, Jellyfin, Immich,
+ * Ollama); every other key has a default too, so an empty file is a valid configuration.
+ */
+public final class ConfigLoader {
+
+    /** The built-in default, used when {@code run} gets no {@code --config}. */
+    public static final String DEFAULT_RESOURCE = "/org/gpuagent/agent/default-config.yaml";
+
+    public static final HostPort DEFAULT_METRICS = new HostPort("0.0.0.0", 9848);
+    public static final HostPort DEFAULT_API = new HostPort("127.0.0.1", 9849);
+    public static final String DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434";
+
+    /** Webhook event names, as the scheduler's events are called in logs and metrics. */
+    public static final Set<String> EVENT_NAMES = Set.of("admitted", "queued", "denied", "preempted", "evicted",
+            "released", "reclaimed", "over-use", "gpu-lost", "xid");
+
+    private static final Pattern SERVICE_NAME = Pattern.compile("^[a-z0-9][a-z0-9_-]{0,62}$");
+    private static final long MAX_YAML_BYTES = 1 << 20;
+
+    private ConfigLoader() {
+    }
+
+    public static AgentConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            if (Files.size(file) > MAX_YAML_BYTES) {
+                throw new ConfigException(List.of(new ConfigProblem(file.toString(), 0, "",
+                        "larger than 1 MiB; this is not a gpu-agent configuration")));
+            }
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(List.of(new ConfigProblem(file.toString(), 0, "", "no such file")));
+        } catch (IOException e) {
+            throw new ConfigException(List.of(new ConfigProblem(file.toString(), 0, "", "cannot read: " + e.getMessage())));
+        }
+        return parse(text, file.toString());
+    }
+
+    public static AgentConfig builtInDefault() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("built-in configuration " + DEFAULT_RESOURCE + " is missing from the jar");
+            }
+            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in default");
+        } catch (IOException | ConfigException e) {
+            throw new IllegalStateException("the built-in configuration is broken: " + e.getMessage(), e);
+        }
+    }
+
+    /** The built-in default's YAML text, to print or to start a config file from. */
+    public static String builtInDefaultText() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("built-in configuration missing", e);
+        }
+    }
+
+    public static AgentConfig parse(String yaml, String source) throws ConfigException {
+        List<ConfigProblem> problems = new ArrayList<>();
+        Node root;
+        try {
+            LoadSettings settings = LoadSettings.builder().setLabel(source).setAllowDuplicateKeys(true)
+                    .setMaxAliasesForCollections(10).build();
+            root = new Compose(settings).composeString(yaml).orElse(null);
+        } catch (MarkedYamlEngineException e) {
+            int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);
+            throw new ConfigException(List.of(new ConfigProblem(source, line, "",
+                    "not valid YAML: " + e.getProblem())));
+        } catch (YamlEngineException e) {
+            throw new ConfigException(List.of(new ConfigProblem(source, 0, "", "not valid YAML: " + e.getMessage())));
+        }
+        YamlSection top = new YamlSection(source, "", root, problems);
+        AgentConfig config = read(top, source, problems);
+        top.finish();
+        if (!problems.isEmpty()) {
+            problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
+            throw new ConfigException(problems);
+        }
+        return config;
+    }
+
+    private static AgentConfig read(YamlSection top, String source, List<ConfigProblem> problems) {
+        String device = top.string("device", "0").strip();
+        if (!device.matches("\\d+") && !device.startsWith("GPU-") && !device.startsWith("MIG-")) {
+            top.problem(top.lineOf("device"), "device", "\"" + device + "\" is neither an NVML index (0, 1, ...) nor a UUID (GPU-...)");
+        }
+        OptionalLong deviceMemory = top.has("device-memory")
+                ? OptionalLong.of(top.size("device-memory", 0)) : OptionalLong.empty();
+        Headroom headroom = headroom(top);
+
+        YamlSection s = top.section("sampling");
+        Duration interval = s.duration("interval", Duration.ofSeconds(1));
+        if (interval.compareTo(Duration.ofMillis(100)) < 0 || interval.compareTo(Duration.ofMinutes(5)) > 0) {
+            s.problem(s.lineOf("interval"), "sampling.interval", Durations.format(interval)
+                    + " is outside 100ms-5m (NVML's own sample period is about 20-170 ms; faster only burns CPU)");
+        }
+        int slowEvery = s.integer("slow-every", 5, 1, 3600);
+        Duration callTimeout = s.duration("call-timeout", Duration.ofSeconds(5));
+        if (callTimeout.isZero()) {
+            s.problem(s.lineOf("call-timeout"), "sampling.call-timeout", "must be more than 0");
+        }
+        s.finish();
+
+        YamlSection l = top.section("listen");
+        HostPort metrics = l.hostPort("metrics", DEFAULT_METRICS);
+        HostPort api = l.hostPort("api", DEFAULT_API);
+        if (metrics.port() != 0 && metrics.port() == api.port() && metrics.host().equals(api.host())) {
+            l.problem(l.lineOf("api"), "listen.api", "the API and metrics listeners cannot share " + api);
+        }
+        l.finish();
+
+        Optional<Path> stateDir = top.scalar("state-dir").map(Path::of);
+
+        YamlSection r = top.section("reconcile");
+        Duration grace = r.duration("grace", Duration.ofSeconds(30));
+        long tolerance = r.has("over-use-tolerance") ? r.size("over-use-tolerance", 64 * ByteSize.MIB) : 64 * ByteSize.MIB;
+        r.finish();
+
+        YamlSection e = top.section("exporter");
+        boolean pidLabels = e.bool("pid-labels", false);
+        e.finish();
+
+        OptionalLong budget = OptionalLong.empty();
+        if (deviceMemory.isPresent() && deviceMemory.getAsLong() > 0) {
+            long total = deviceMemory.getAsLong();
+            long reserve = headroom.bytesFor(total);
+            if (reserve >= total) {
+                top.problem(top.lineOf("headroom"), "headroom", "headroom " + ByteSize.format(reserve)
+                        + " leaves nothing of the device's " + ByteSize.format(total));
+            } else {
+                budget = OptionalLong.of(total - reserve);
+            }
+        }
+
+        List<ServiceConfig> services;
+        if (top.has("services")) {
+            services = services(top.section("services"), budget, budgetText(deviceMemory, headroom));
+        } else {
+            top.node("services");
+            services = builtInServices(source, problems);
+        }
+
+        List<AgentConfig.Webhook> webhooks = new ArrayList<>();
+        YamlSection n = top.section("notifications");
+        for (YamlSection w : n.sections("webhooks")) {
+            String url = w.string("url", "");
+            try {
+                URI uri = new URI(url);
+                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+                    w.problem(w.lineOf("url"), w.path() + ".url", "\"" + url + "\" is not an http(s) URL");
+                }
+            } catch (URISyntaxException ex) {
+                w.problem(w.lineOf("url"), w.path() + ".url", "\"" + url + "\" is not a URL: " + ex.getReason());
+            }
+            List<String> events = w.strings("events");
+            for (String ev : events) {
+                if (!EVENT_NAMES.contains(ev)) {
+                    w.problem(w.lineOf("events"), w.path() + ".events", "unknown event \"" + ev + "\"; known: "
+                            + String.join(", ", EVENT_NAMES.stream().sorted().toList()));
+                }
+            }
+            Duration timeout = w.duration("timeout", Duration.ofSeconds(5));
+            w.finish();
+            webhooks.add(new AgentConfig.Webhook(url, events.isEmpty() ? List.copyOf(EVENT_NAMES) : events, timeout));
+        }
+        n.finish();
+
+        return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
+                new AgentConfig.Listen(metrics, api), stateDir, new AgentConfig.Reconcile(grace, tolerance),
+                new AgentConfig.Exporter(pidLabels), services, webhooks);
+    }
+
+    private static Headroom headroom(YamlSection top) {
+        Optional<String> v = top.scalar("headroom");
+        if (v.isEmpty() || v.get().strip().equalsIgnoreCase("auto")) {
+            return new Headroom.Auto();
+        }
+        String t = v.get().strip();
+        if (t.endsWith("%")) {
+            try {
+                double pct = Double.parseDouble(t.substring(0, t.length() - 1).strip());
+                if (pct < 0 || pct >= 100) {
+                    top.problem(top.lineOf("headroom"), "headroom", t + " is outside 0-99%");
+                    return new Headroom.Auto();
+                }
+                return new Headroom.Percent(pct);
+            } catch (NumberFormatException e) {
+                top.problem(top.lineOf("headroom"), "headroom", "\"" + t + "\" is not a percentage");
+                return new Headroom.Auto();
+            }
+        }
+        if (t.equals("0")) {
+            return new Headroom.Fixed(0);
+        }
+        try {
+            return new Headroom.Fixed(ByteSize.parse(t));
+        } catch (IllegalArgumentException e) {
+            top.problem(top.lineOf("headroom"), "headroom", e.getMessage() + "; or write auto or a percentage like 5%");
+            return new Headroom.Auto();
+        }
+    }
+
+    private static String budgetText(OptionalLong deviceMemory, Headroom headroom) {
+        if (deviceMemory.isEmpty()) {
+            return "";
+        }
+        long total = deviceMemory.getAsLong();
+        return "the budget of " + ByteSize.format(total - headroom.bytesFor(total)) + " (" + ByteSize.format(total)
+                + " minus " + ByteSize.format(headroom.bytesFor(total)) + " headroom)";
+    }
+
+    private static List<ServiceConfig> services(YamlSection services, OptionalLong budget, String budgetText) {
+        List<ServiceConfig> out = new ArrayList<>();
+        long criticalSum = 0;
+        for (String name : services.keys()) {
+            YamlSection s = services.section(name);
+            String path = s.path();
+            if (!SERVICE_NAME.matcher(name).matches()) {
+                s.problem(services.lineOf(name), path, "service names are lower-case letters, digits, '-' and '_' (at most 63)");
+            }
+            Priority priority = Priority.BATCH;
+            Optional<String> p = s.scalar("priority");
+            if (p.isEmpty()) {
+                s.problem(s.line(), path + ".priority", "missing (critical, interactive, batch or opportunistic)");
+            } else {
+                try {
+                    priority = Priority.valueOf(p.get().strip().toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    s.problem(s.lineOf("priority"), path + ".priority", "\"" + p.get() + "\" is not critical, interactive, batch or opportunistic");
+                }
+            }
+            long request = 0;
+            if (!s.has("request")) {
+                s.problem(s.line(), path + ".request", "missing: the VRAM this service asks for by default, including its CUDA context (e.g. 1GiB)");
+            } else {
+                request = s.size("request", 0);
+            }
+            FailMode failMode = FailMode.CLOSED;
+            Optional<String> fm = s.scalar("fail-mode");
+            if (fm.isPresent()) {
+                try {
+                    failMode = FailMode.valueOf(fm.get().strip().toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    s.problem(s.lineOf("fail-mode"), path + ".fail-mode", "\"" + fm.get() + "\" is not open or closed");
+                }
+            }
+            YamlSection m = s.section("match");
+            Match match = new Match(m.strings("units"), m.strings("containers"));
+            m.finish();
+            Preemption preemption = preemption(s, path, priority, match);
+            Duration deadline = s.duration("eviction-deadline", Duration.ofSeconds(30));
+            s.finish();
+            if (budget.isPresent() && request > budget.getAsLong()) {
+                s.problem(s.lineOf("request"), path + ".request", ByteSize.format(request) + " alone exceeds "
+                        + budgetText + ": it could never be admitted");
+            }
+            if (priority == Priority.CRITICAL) {
+                criticalSum += request;
+            }
+            out.add(new ServiceConfig(name, priority, request, failMode, match, preemption, deadline));
+        }
+        if (budget.isPresent() && criticalSum > budget.getAsLong()) {
+            services.problem(services.line(), "services", "critical services together request "
+                    + ByteSize.format(criticalSum) + ", more than " + budgetText
+                    + "; critical leases are never preempted, so they cannot all run");
+        }
+        return out;
+    }
+
+    private static Preemption preemption(YamlSection s, String path, Priority priority, Match match) {
+        if (!s.has("preemption")) {
+            s.node("preemption");
+            return Preemption.none();
+        }
+        String actionText;
+        Optional<String> target;
+        YamlSection p = null;
+        Optional<String> scalar = s.node("preemption").filter(n -> n instanceof org.snakeyaml.engine.v2.nodes.ScalarNode)
+                .map(n -> ((org.snakeyaml.engine.v2.nodes.ScalarNode) n).getValue());
+        if (scalar.isPresent()) {
+            actionText = scalar.get().strip();
+            target = Optional.empty();
+        } else {
+            p = s.section("preemption");
+            actionText = p.string("action", "");
+            target = p.scalar("url").or(() -> Optional.empty());
+        }
+        Optional<Preemption.Action> action = Preemption.Action.fromLabel(actionText);
+        int line = p == null ? s.lineOf("preemption") : p.lineOf("action");
+        if (action.isEmpty()) {
+            s.problem(line, path + ".preemption", "\"" + actionText + "\" is not one of none, ollama-unload, restart-unit, stop-unit, stop-container");
+            if (p != null) {
+                p.scalar("unit");
+                p.scalar("container");
+                p.finish();
+            }
+            return Preemption.none();
+        }
+        Preemption.Action a = action.get();
+        if (p != null) {
+            Optional<String> unit = p.scalar("unit");
+            Optional<String> container = p.scalar("container");
+            target = switch (a) {
+                case OLLAMA_UNLOAD -> target.or(() -> Optional.of(DEFAULT_OLLAMA_URL));
+                case RESTART_UNIT, STOP_UNIT -> unit;
+                case STOP_CONTAINER -> container;
+                case NONE -> Optional.empty();
+            };
+            p.finish();
+        }
+        if (target.isEmpty()) {
+            target = switch (a) {
+                case OLLAMA_UNLOAD -> Optional.of(DEFAULT_OLLAMA_URL);
+                case RESTART_UNIT, STOP_UNIT -> match.units().stream().findFirst();
+                case STOP_CONTAINER -> match.containers().stream().findFirst();
+                case NONE -> Optional.empty();
+            };
+            if (target.isEmpty() && a != Preemption.Action.NONE) {
+                s.problem(line, path + ".preemption", a.label() + " needs a "
+                        + (a == Preemption.Action.STOP_CONTAINER ? "container" : "unit")
+                        + " (set preemption." + (a == Preemption.Action.STOP_CONTAINER ? "container" : "unit")
+                        + " or a match rule)");
+            }
+        }
+        if (priority == Priority.CRITICAL && a != Preemption.Action.NONE) {
+            s.problem(line, path + ".preemption", "critical services are never preempted; remove the preemption action");
+        }
+        return new Preemption(a, target);
+    }
+
+    private static List<ServiceConfig> builtInServices(String source, List<ConfigProblem> problems) {
+        if (source.equals("built-in default")) {
+            problems.add(new ConfigProblem(source, 0, "services", "the built-in default must list its services"));
+            return List.of();
+        }
+        return builtInDefault().services();
+    }
+}

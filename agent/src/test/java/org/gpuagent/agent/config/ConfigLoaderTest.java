@@ -1,0 +1,133 @@
+package org.gpuagent.agent.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.gpuagent.agent.config.ServiceConfig.Preemption;
+import org.gpuagent.agent.config.ServiceConfig.Priority;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+
+    @Test
+    void builtInDefaultHasTheOwnersFourServices() {
+        AgentConfig c = ConfigLoader.builtInDefault();
+        assertEquals(List.of("frigate", "jellyfin", "immich", "ollama"),
+                c.services().stream().map(ServiceConfig::name).toList());
+        assertEquals(Priority.CRITICAL, c.service("frigate").orElseThrow().priority());
+        assertEquals(Priority.OPPORTUNISTIC, c.service("ollama").orElseThrow().priority());
+        assertEquals(Preemption.Action.OLLAMA_UNLOAD, c.service("ollama").orElseThrow().preemption().action());
+        assertEquals(2560 * ByteSize.MIB, c.service("ollama").orElseThrow().requestBytes());
+        long total = 4096 * ByteSize.MIB;
+        // auto headroom on 4 GiB is 5% (204.8 MiB), more than the 192 MiB floor
+        assertEquals(total - (long) (total / 20), c.budgetFor(total));
+        assertEquals(new HostPort("0.0.0.0", 9848), c.listen().metrics());
+        assertEquals(new HostPort("127.0.0.1", 9849), c.listen().api());
+        // the default is contended on purpose: all four do not fit in the budget
+        long sum = c.services().stream().mapToLong(ServiceConfig::requestBytes).sum();
+        assertTrue(sum > c.budgetFor(total));
+    }
+
+    @Test
+    void emptyFileIsTheDefaultServicesWithDefaults() throws Exception {
+        AgentConfig c = ConfigLoader.parse("", "empty.yaml");
+        assertEquals(4, c.services().size());
+        assertEquals(Duration.ofSeconds(1), c.sampling().interval());
+        assertTrue(c.deviceMemoryBytes().isEmpty());
+    }
+
+    @Test
+    void readsAFullService() throws Exception {
+        AgentConfig c = ConfigLoader.parse("""
+                device: GPU-5e7c1a2b-93d4-4f60-8b1e-2c9d7a4f6e31
+                headroom: 256MiB
+                services:
+                  whisper:
+                    priority: batch
+                    request: 900MiB
+                    fail-mode: open
+                    match:
+                      containers: whisper
+                    preemption: stop-container
+                    eviction-deadline: 45s
+                """, "t.yaml");
+        ServiceConfig s = c.service("whisper").orElseThrow();
+        assertEquals(900 * ByteSize.MIB, s.requestBytes());
+        assertEquals(ServiceConfig.FailMode.OPEN, s.failMode());
+        assertEquals(new Preemption(Preemption.Action.STOP_CONTAINER, java.util.Optional.of("whisper")), s.preemption());
+        assertEquals(Duration.ofSeconds(45), s.evictionDeadline());
+        assertEquals(256 * ByteSize.MIB, c.headroom().bytesFor(4096 * ByteSize.MIB));
+    }
+
+    /** Each bad config names the path and the line of the problem. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "unknown top-level key|sampleing:\\n  interval: 1s|1|sampleing|did you mean \"sampling\"",
+        "unknown nested key|sampling:\\n  intervall: 2s|2|sampling.intervall|did you mean \"interval\"",
+        "bad size|services:\\n  a:\\n    priority: batch\\n    request: 12 parsecs|4|services.a.request|unknown unit",
+        "negative size|services:\\n  a:\\n    priority: batch\\n    request: -1GiB|4|services.a.request|negative",
+        "bad duration|sampling:\\n  call-timeout: forever|2|sampling.call-timeout|not a duration",
+        "bad priority|services:\\n  a:\\n    priority: urgent\\n    request: 1GiB|3|services.a.priority|not critical",
+        "missing request|services:\\n  a:\\n    priority: batch|2|services.a.request|missing",
+        "duplicate service|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n  a:\\n    priority: batch\\n    request: 1GiB|5|services.a|duplicate key (first at line 2)",
+        "critical alone over budget|device-memory: 4GiB\\nservices:\\n  f:\\n    priority: critical\\n    request: 4GiB|5|services.f.request|alone exceeds the budget",
+        "criticals together over budget|device-memory: 4GiB\\nservices:\\n  f:\\n    priority: critical\\n    request: 2GiB\\n  g:\\n    priority: critical\\n    request: 2GiB|2|services|critical services together",
+        "preempting a critical|services:\\n  f:\\n    priority: critical\\n    request: 1GiB\\n    preemption: stop-unit\\n    match:\\n      units: f.service|5|services.f.preemption|never preempted",
+        "unknown action|services:\\n  f:\\n    priority: batch\\n    request: 1GiB\\n    preemption: explode|5|services.f.preemption|not one of",
+        "stop-unit without a unit|services:\\n  f:\\n    priority: batch\\n    request: 1GiB\\n    preemption: stop-unit|5|services.f.preemption|needs a unit",
+        "bad listen address|listen:\\n  api: localhost|2|listen.api|no port",
+        "same listener twice|listen:\\n  metrics: 127.0.0.1:9000\\n  api: 127.0.0.1:9000|3|listen.api|cannot share",
+        "bad device|device: the-big-one|1|device|neither an NVML index",
+        "headroom too big|device-memory: 4GiB\\nheadroom: 5GiB|2|headroom|leaves nothing",
+        "bad webhook|notifications:\\n  webhooks:\\n    - url: ftp://x\\n      events: [boom]|3|notifications.webhooks[0].url|not an http(s) URL",
+        "sampling too fast|sampling:\\n  interval: 10ms|2|sampling.interval|outside 100ms-5m",
+        "bad service name|services:\\n  Big Service:\\n    priority: batch\\n    request: 1GiB|2|services.Big Service|lower-case",
+        "not YAML|services: [unclosed|1||not valid YAML",
+    })
+    void reportsPathAndLine(String name, String yaml, int line, String path, String fragment) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(yaml.replace("\\n", "\n"), "bad.yaml"));
+        String all = e.problems().stream().map(ConfigProblem::toString).collect(Collectors.joining("\n"));
+        assertTrue(e.problems().stream().anyMatch(p -> p.line() == line && p.path().equals(path == null ? "" : path)
+                && p.message().contains(fragment)), () -> "wanted line " + line + " " + path + " ~ " + fragment + " in:\n" + all);
+    }
+
+    @Test
+    void reportsEveryProblemNotJustTheFirst() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+                sampling:
+                  interval: soon
+                  slow-every: 0
+                services:
+                  a:
+                    priority: meh
+                    request: lots
+                    colour: blue
+                """, "many.yaml"));
+        List<String> paths = e.problems().stream().map(ConfigProblem::path).toList();
+        assertEquals(List.of("sampling.interval", "sampling.slow-every", "services.a.priority", "services.a.request", "services.a.colour"), paths);
+        assertTrue(e.getMessage().startsWith("5 problems"), e.getMessage());
+        assertTrue(e.problems().get(0).toString().startsWith("many.yaml:2: sampling.interval: "), e.problems().get(0).toString());
+    }
+
+    @Test
+    void missingFileIsAProblemNotAStackTrace(@TempDir Path dir) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("nope.yaml")));
+        assertEquals("no such file", e.problems().get(0).message());
+    }
+
+    @Test
+    void loadsFromAFile(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("c.yaml");
+        Files.writeString(f, ConfigLoader.builtInDefaultText());
+        assertEquals(ConfigLoader.builtInDefault(), ConfigLoader.load(f));
+    }
+}
