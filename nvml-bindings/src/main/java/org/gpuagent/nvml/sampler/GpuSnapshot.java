@@ -15,8 +15,9 @@ import java.util.OptionalInt;
  * @param sequence         increases by one with every publish (including STALE and LOST ones)
  * @param status           see {@link Status}
  * @param statusDetail     why the status is not OK (the blocked call, the open error); empty when OK
- * @param collectedAt      when {@link #devices()} were read; for STALE and LOST the last good collect,
- *                         so {@link #age(Instant)} keeps growing
+ * @param collectedAt      when the collect that read {@link #devices()} began (so a collect that
+ *                         blocked for a while is never younger than it claims); for STALE and LOST
+ *                         the last good collect, so {@link #age(Instant)} keeps growing
  * @param publishedAt      when this snapshot was published
  * @param collectDurationNanos how long the collect behind {@link #devices()} took (nano ticker)
  * @param backend          {@code nvml} or {@code sim}; empty before a session ever opened

@@ -624,10 +624,11 @@ public final class Sampler implements AutoCloseable {
 
     private GpuSnapshot publishCollected(Instant now, long durationNanos, List<DeviceSnapshot> devices) {
         List<CallError> errors = errorsOfThisCollect();
+        Instant publishedAt = clock.instant();
         GpuSnapshot s;
         publishLock.lock();
         try {
-            s = new GpuSnapshot(++sequence, GpuSnapshot.Status.OK, Optional.empty(), now, now, durationNanos, backend,
+            s = new GpuSnapshot(++sequence, GpuSnapshot.Status.OK, Optional.empty(), now, publishedAt, durationNanos, backend,
                     driverVersion, nvmlVersion, cudaDriverVersion, devices, errors, errorTotals, xidCountList,
                     recentXidList);
             lastGood = s;
