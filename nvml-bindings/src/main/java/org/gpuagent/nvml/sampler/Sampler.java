@@ -207,9 +207,9 @@ public final class Sampler implements AutoCloseable {
     }
 
     /**
-     * Stops the threads and closes the NVML session; idempotent. Waits a bounded time for a
-     * collect in flight: if a call stays blocked in the driver, that collect closes the session
-     * when it returns.
+     * Stops the threads and closes the NVML session; idempotent. Nothing is published after it
+     * returns. Waits a bounded time (seconds) for a collect in flight: if a call stays blocked in
+     * the driver, that collect closes the session when it returns.
      */
     @Override
     public void close() {
@@ -230,11 +230,9 @@ public final class Sampler implements AutoCloseable {
                 watchdog.join(CLOSE_WAIT_MILLIS);
             }
             if (sampling != null) {
+                // Cuts a pause short; a call blocked in native code ignores it, the simulator's does not.
+                sampling.interrupt();
                 sampling.join(CLOSE_WAIT_MILLIS);
-                if (sampling.isAlive()) {
-                    sampling.interrupt();
-                    sampling.join(CLOSE_WAIT_MILLIS);
-                }
             }
             if (collectLock.tryLock(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
                 try {
@@ -628,6 +626,10 @@ public final class Sampler implements AutoCloseable {
         GpuSnapshot s;
         publishLock.lock();
         try {
+            if (closed) {
+                inFlightSinceNanos = NOT_IN_FLIGHT;
+                return latest.get();
+            }
             s = new GpuSnapshot(++sequence, GpuSnapshot.Status.OK, Optional.empty(), now, publishedAt, durationNanos, backend,
                     driverVersion, nvmlVersion, cudaDriverVersion, devices, errors, errorTotals, xidCountList,
                     recentXidList);
@@ -651,6 +653,10 @@ public final class Sampler implements AutoCloseable {
         GpuSnapshot s;
         publishLock.lock();
         try {
+            if (closed) {
+                inFlightSinceNanos = NOT_IN_FLIGHT;
+                return latest.get();
+            }
             if (good == null) {
                 s = new GpuSnapshot(++sequence, GpuSnapshot.Status.UNAVAILABLE, detail, now, now,
                         ticker.getAsLong() - t0, backend, driverVersion, nvmlVersion, cudaDriverVersion, List.of(),
@@ -679,7 +685,7 @@ public final class Sampler implements AutoCloseable {
         publishLock.lock();
         try {
             long since = inFlightSinceNanos;
-            if (since == NOT_IN_FLIGHT || staleMarked) {
+            if (since == NOT_IN_FLIGHT || staleMarked || closed) {
                 return false;
             }
             long blockedNanos = ticker.getAsLong() - since;

@@ -80,6 +80,23 @@ class SamplerFaultTest {
     }
 
     @Test
+    void closingWhileACallIsBlockedStopsTheSamplerAndClosesTheSession() throws Exception {
+        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(10)), time, time.ticker());
+        SnapshotWaiter waiter = new SnapshotWaiter();
+        sampler.addListener(waiter);
+        sampler.start();
+        waiter.await(0, GpuSnapshot::isOk, WAIT);
+        BlockedCall blocked = host.blockCall("nvmlDeviceGetFanSpeed");
+        assertTrue(blocked.awaitBlocked(WAIT));
+        long sequence = sampler.latest().sequence();
+        sampler.close();
+        assertFalse(sampler.threadsAlive(), "the simulator's blocked call gives up when interrupted");
+        assertEquals(0, host.openSessions());
+        assertEquals(sequence, sampler.latest().sequence(), "nothing published after close");
+        assertFalse(blocked.isReleased());
+    }
+
+    @Test
     void theWatchdogReportsABlockedCollectOnceAndOnlyPastTheTimeout() throws Exception {
         SamplerConfig config = SamplerConfig.DEFAULTS.withWatchdogTimeout(Duration.ofSeconds(5));
         sampler = new Sampler(host, config, time, time.ticker());
