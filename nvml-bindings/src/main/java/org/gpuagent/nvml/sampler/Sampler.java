@@ -270,7 +270,7 @@ public final class Sampler implements AutoCloseable {
         beginCollect(t0);
         collectErrors.clear();
         try {
-            if (session == null && !openSession(t0)) {
+            if (session == null && !openSession()) {
                 return publishFailure(t0);
             }
             boolean slowTick = slowCountdown == 0;
@@ -302,7 +302,7 @@ public final class Sampler implements AutoCloseable {
         }
     }
 
-    private boolean openSession(long t0) {
+    private boolean openSession() {
         Nvml s = null;
         NvmlEventSet ev = null;
         try {
