@@ -1,0 +1,42 @@
+package org.gpuagent.nvml.sampler;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.gpuagent.nvml.ProcessInfo;
+import org.gpuagent.nvml.ProcessUtilizationSample;
+
+/**
+ * The fields the sampler reads every Nth tick and carries forward in between (the same object in
+ * every snapshot until the next read). A list is absent when its call failed, which is not the same
+ * as empty (no process). {@code processUtilization} holds the samples newer than the previous slow
+ * read.
+ */
+public record SlowFields(Instant readAt,
+                         Optional<List<ProcessInfo>> computeProcesses,
+                         Optional<List<ProcessInfo>> graphicsProcesses,
+                         Optional<List<ProcessUtilizationSample>> processUtilization,
+                         PcieReadings pcie,
+                         TemperatureThresholds temperatureThresholds,
+                         ClockReadings maxClocks) {
+    public SlowFields {
+        Objects.requireNonNull(readAt, "readAt");
+        computeProcesses = immutable(computeProcesses, "computeProcesses");
+        graphicsProcesses = immutable(graphicsProcesses, "graphicsProcesses");
+        processUtilization = immutable(processUtilization, "processUtilization");
+        Objects.requireNonNull(pcie, "pcie");
+        Objects.requireNonNull(temperatureThresholds, "temperatureThresholds");
+        Objects.requireNonNull(maxClocks, "maxClocks");
+    }
+
+    /** Keeps the Optional as it is when its list is already unmodifiable (List.copyOf returns it), so carrying forward allocates nothing. */
+    private static <T> Optional<List<T>> immutable(Optional<List<T>> list, String what) {
+        Objects.requireNonNull(list, what);
+        if (list.isEmpty()) {
+            return list;
+        }
+        List<T> copy = List.copyOf(list.get());
+        return copy == list.get() ? list : Optional.of(copy);
+    }
+}
