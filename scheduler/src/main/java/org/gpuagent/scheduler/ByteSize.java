@@ -1,0 +1,41 @@
+package org.gpuagent.scheduler;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+
+/**
+ * Formats byte counts for people, in binary units: {@code 2.5 GiB}, {@code 512 MiB},
+ * {@code 1.5 MiB}, {@code 100 bytes}. One decimal below ten units of the chosen size, whole
+ * numbers above; a trailing {@code .0} is dropped.
+ */
+public final class ByteSize {
+    public static final long KIB = 1024L;
+    public static final long MIB = 1024L * KIB;
+    public static final long GIB = 1024L * MIB;
+
+    private ByteSize() {
+    }
+
+    public static String format(long bytes) {
+        if (bytes < 0) {
+            return "-" + format(bytes == Long.MIN_VALUE ? Long.MAX_VALUE : -bytes);
+        }
+        if (bytes >= GIB) {
+            return scaled(bytes, GIB, "GiB");
+        }
+        if (bytes >= MIB) {
+            return scaled(bytes, MIB, "MiB");
+        }
+        if (bytes >= KIB) {
+            return scaled(bytes, KIB, "KiB");
+        }
+        return bytes == 1 ? "1 byte" : bytes + " bytes";
+    }
+
+    private static String scaled(long bytes, long unit, String name) {
+        BigDecimal value = BigDecimal.valueOf(bytes).divide(BigDecimal.valueOf(unit), 3, RoundingMode.HALF_EVEN);
+        int decimals = value.compareTo(BigDecimal.TEN) < 0 ? 1 : 0;
+        BigDecimal rounded = value.setScale(decimals, RoundingMode.HALF_UP).stripTrailingZeros();
+        return rounded.toPlainString() + " " + name;
+    }
+}
