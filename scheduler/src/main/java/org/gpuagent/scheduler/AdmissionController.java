@@ -5,6 +5,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.InstantSource;
 import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -40,6 +41,9 @@ public final class AdmissionController implements AutoCloseable {
     private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicReference<LedgerView> view = new AtomicReference<>();
     private final AtomicLong requestIds = new AtomicLong();
+    private final Executor completionExecutor;
+    /** Completions decided in the current batch, run once its view is published. Writer-owned. */
+    private final List<Runnable> settled = new ArrayList<>();
     private long publishedVersion = -1;
     private volatile boolean closed;
 
@@ -47,9 +51,10 @@ public final class AdmissionController implements AutoCloseable {
         this.config = b.config;
         this.journal = b.journal;
         this.listeners.addAll(b.listeners);
+        this.completionExecutor = b.completionExecutor;
         this.writer = new SingleWriter(b.overflowExecutor, b.batchLimit, this::afterBatch);
         this.ledger = new VramLedger(b.config, b.clock, b.timers, b.journal, b.evictor, this::dispatch,
-                writer::submit, b.completionExecutor, new Sentences(b.zone));
+                writer::submit, b.completionExecutor, this::settle, new Sentences(b.zone));
         publish();
     }
 
@@ -90,7 +95,7 @@ public final class AdmissionController implements AutoCloseable {
             if (ledger.release(id)) {
                 ledger.afterDurable(() -> f.complete(true));
             } else {
-                f.complete(false);
+                settle(() -> f.complete(false));
             }
         });
         return f;
@@ -108,7 +113,7 @@ public final class AdmissionController implements AutoCloseable {
             if (n > 0) {
                 ledger.afterDurable(() -> f.complete(n));
             } else {
-                f.complete(0);
+                settle(() -> f.complete(0));
             }
         });
         return f;
@@ -126,7 +131,7 @@ public final class AdmissionController implements AutoCloseable {
             try {
                 ledger.observe(observation);
             } finally {
-                f.complete(null);
+                settle(() -> f.complete(null));
             }
         });
         return f;
@@ -178,9 +183,28 @@ public final class AdmissionController implements AutoCloseable {
         }
     }
 
+    /**
+     * Publishes the view first, so that whoever is told of a change can already see it; then
+     * hands the batch to the journal (whose acknowledgements follow the fsync) and completes what
+     * the batch decided without the journal.
+     */
     private void afterBatch() {
-        ledger.afterBatch();
         publish();
+        ledger.afterBatch();
+        if (!settled.isEmpty()) {
+            for (Runnable r : settled) {
+                try {
+                    completionExecutor.execute(r);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "completing a request failed", e);
+                }
+            }
+            settled.clear();
+        }
+    }
+
+    private void settle(Runnable completion) {
+        settled.add(completion);
     }
 
     /** Called by the writer (or the constructor, before any writer runs). */
@@ -195,7 +219,10 @@ public final class AdmissionController implements AutoCloseable {
     /** For tests in this package: C kept incrementally versus recomputed, read by the writer. */
     CompletableFuture<long[]> committedCheck() {
         CompletableFuture<long[]> f = new CompletableFuture<>();
-        writer.submit(() -> f.complete(new long[] {ledger.committed(), ledger.recomputeCommitted()}));
+        writer.submit(() -> {
+            long[] both = {ledger.committed(), ledger.recomputeCommitted()};
+            settle(() -> f.complete(both));
+        });
         return f;
     }
 

@@ -51,6 +51,7 @@ final class VramLedger {
     private final Consumer<LedgerEvent> events;
     private final Consumer<Runnable> writer;
     private final Executor completions;
+    private final Consumer<Runnable> settle;
     private final Sentences say;
 
     private final Map<String, ServiceState> services = new LinkedHashMap<>();
@@ -74,7 +75,8 @@ final class VramLedger {
     private boolean closed;
 
     VramLedger(SchedulerConfig config, InstantSource clock, Timers timers, Journal journal, Evictor evictor,
-            Consumer<LedgerEvent> events, Consumer<Runnable> writer, Executor completions, Sentences say) {
+            Consumer<LedgerEvent> events, Consumer<Runnable> writer, Executor completions, Consumer<Runnable> settle,
+            Sentences say) {
         this.config = config;
         this.clock = clock;
         this.timers = timers;
@@ -83,6 +85,7 @@ final class VramLedger {
         this.events = events;
         this.writer = writer;
         this.completions = completions;
+        this.settle = settle;
         this.say = say;
         for (PriorityClass ignored : PriorityClass.values()) {
             queue.add(new LinkedHashSet<>());
@@ -347,8 +350,10 @@ final class VramLedger {
             arrive(p);
         } catch (RuntimeException e) {
             p.done = true;
-            p.first.completeExceptionally(e);
-            p.outcome.completeExceptionally(e);
+            settle.accept(() -> {
+                p.first.completeExceptionally(e);
+                p.outcome.completeExceptionally(e);
+            });
             throw e;
         }
     }
@@ -586,7 +591,7 @@ final class VramLedger {
         schedule(p);
         emit(new LedgerEvent.Queued(now, p.requestId, p.name(), p.bytes, position, deadline, sentence));
         Decision.Queued d = new Decision.Queued(p.requestId, p.name(), p.bytes, position, deadline, awaited, sentence);
-        completions.execute(() -> p.first.complete(d));
+        settle.accept(() -> p.first.complete(d));
     }
 
     private void dequeue(Pending p) {
@@ -648,7 +653,7 @@ final class VramLedger {
         }
         UncheckedIOException failure = new UncheckedIOException(
                 "the ledger journal could not store lease " + lease.id() + ": " + cause.getMessage(), cause);
-        completions.execute(() -> {
+        settle.accept(() -> {
             p.first.completeExceptionally(failure);
             p.outcome.completeExceptionally(failure);
         });
@@ -667,7 +672,7 @@ final class VramLedger {
 
     private void finish(Pending p, Decision.Denied d, Instant now) {
         p.done = true;
-        completions.execute(() -> {
+        settle.accept(() -> {
             p.first.complete(d);
             p.outcome.complete(d);
         });

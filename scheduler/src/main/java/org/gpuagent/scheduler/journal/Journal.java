@@ -52,10 +52,13 @@ public interface Journal extends AutoCloseable {
 
     /**
      * A journal that keeps nothing: for tests and benchmarks of the in-memory ledger, and for a
-     * deliberately stateless agent. Durability callbacks run immediately.
+     * deliberately stateless agent. Durability callbacks run at the next {@link #commit()}, on the
+     * writer.
      */
     static Journal none() {
         return new Journal() {
+            private final java.util.List<Durability> waiting = new java.util.ArrayList<>();
+
             @Override
             public RecoveredLedger recovered() {
                 return RecoveredLedger.empty();
@@ -67,11 +70,18 @@ public interface Journal extends AutoCloseable {
 
             @Override
             public void afterDurable(Durability callback) {
-                callback.durable();
+                waiting.add(callback);
             }
 
             @Override
             public void commit() {
+                if (!waiting.isEmpty()) {
+                    Durability[] now = waiting.toArray(new Durability[0]);
+                    waiting.clear();
+                    for (Durability d : now) {
+                        d.durable();
+                    }
+                }
             }
 
             @Override

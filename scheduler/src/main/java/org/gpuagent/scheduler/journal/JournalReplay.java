@@ -14,11 +14,12 @@ import org.gpuagent.scheduler.LeaseState;
  * Rebuilds the ledger from a journal's bytes, telling a torn tail (a crash mid-write: tolerated,
  * dropped with a warning) from corruption (refused).
  *
- * <p>Torn tail: the file ends inside a frame header, inside a body, with a final record whose
- * checksum fails and which ends exactly at the end of the file, or with bytes that are all zero
- * (a file system that extended the file before the data landed). Everything else that does not
- * check out is corruption: a checksum failure with data after it, an impossible length, a body
- * that decodes to nonsense, a snapshot after the start, a lease id granted twice.
+ * <p>Torn tail: a record that runs past the end of the file or fails its checksum, with no valid
+ * record anywhere after it; or a tail of zeros (a file system that extended the file before the
+ * data landed). A crash mid-write leaves exactly that, and such a record was never acknowledged
+ * (acknowledgement follows the fsync). Everything else that does not check out is corruption: a
+ * damaged record with valid records after it, an impossible length (garbage), a body that
+ * decodes to nonsense, a snapshot after the start, a lease id granted twice.
  */
 final class JournalReplay {
 
@@ -83,20 +84,21 @@ final class JournalReplay {
                 }
                 return new Corrupt(where + " claims an impossible length of " + length + " bytes");
             }
+            int bodyStart = offset + JournalCodec.FRAME_HEADER_BYTES;
+            String damage = null;
             if (length > remaining - JournalCodec.FRAME_HEADER_BYTES) {
-                warnings.add(tornWarning(where, "the file ends inside it", remaining));
+                damage = "the file ends inside it";
+            } else if (JournalCodec.crc(data, bodyStart, length) != crc) {
+                damage = "its checksum does not match";
+            }
+            if (damage != null) {
+                if (validRecordAfter(data, offset + 1)) {
+                    return new Corrupt(where + ": " + damage + ", yet valid records follow it");
+                }
+                warnings.add(tornWarning(where, damage, remaining));
                 break;
             }
-            int bodyStart = offset + JournalCodec.FRAME_HEADER_BYTES;
             int end = bodyStart + length;
-            if (JournalCodec.crc(data, bodyStart, length) != crc) {
-                if (end == data.length) {
-                    warnings.add(tornWarning(where, "the last record's checksum does not match", remaining));
-                    break;
-                }
-                return new Corrupt("checksum mismatch in " + where + ", with " + (data.length - end)
-                        + " more bytes after it");
-            }
             JournalRecord record;
             try {
                 record = JournalCodec.decodeBody(ByteBuffer.wrap(data, bodyStart, length).slice());
@@ -146,6 +148,23 @@ final class JournalReplay {
     private static String tornWarning(String where, String what, int bytes) {
         return "dropped a torn last record (" + where + ", " + bytes + " bytes: " + what
                 + "); a crash interrupted its write, so it was never acknowledged";
+    }
+
+    /**
+     * Whether a checksummed record starts anywhere at or after {@code from}: what tells damage in
+     * the middle from a torn tail. A false match needs a random CRC32C hit (about 2^-32 per
+     * plausible position).
+     */
+    private static boolean validRecordAfter(byte[] data, int from) {
+        ByteBuffer all = ByteBuffer.wrap(data);
+        for (int at = from; at + JournalCodec.FRAME_HEADER_BYTES < data.length; at++) {
+            int length = all.getInt(at);
+            if (length > 0 && length <= data.length - at - JournalCodec.FRAME_HEADER_BYTES
+                    && JournalCodec.crc(data, at + JournalCodec.FRAME_HEADER_BYTES, length) == all.getInt(at + 4)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean allZero(byte[] data, int from) {
