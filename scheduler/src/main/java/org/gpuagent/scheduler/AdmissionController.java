@@ -102,8 +102,9 @@ public final class AdmissionController implements AutoCloseable {
     }
 
     /**
-     * Releases every lease of {@code holder} (e.g. an OCI {@code poststop}). Idempotent: completes
-     * with how many were released, 0 when none.
+     * Releases every lease of {@code holder} (e.g. an OCI {@code poststop}) and withdraws its
+     * waiting requests ({@link Decision.Reason#CANCELLED}). Idempotent: completes with how many
+     * leases were released, 0 when none.
      */
     public CompletableFuture<Integer> releaseHolder(String holder) {
         Objects.requireNonNull(holder, "holder");

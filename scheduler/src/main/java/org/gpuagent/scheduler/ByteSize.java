@@ -1,8 +1,5 @@
 package org.gpuagent.scheduler;
 
-import java.math.BigDecimal;
-import java.math.RoundingMode;
-
 /**
  * Formats byte counts for people, in binary units: {@code 2.5 GiB}, {@code 512 MiB},
  * {@code 1.5 MiB}, {@code 100 bytes}. One decimal below ten units of the chosen size, whole
@@ -33,9 +30,11 @@ public final class ByteSize {
     }
 
     private static String scaled(long bytes, long unit, String name) {
-        BigDecimal value = BigDecimal.valueOf(bytes).divide(BigDecimal.valueOf(unit), 3, RoundingMode.HALF_EVEN);
-        int decimals = value.compareTo(BigDecimal.TEN) < 0 ? 1 : 0;
-        BigDecimal rounded = value.setScale(decimals, RoundingMode.HALF_UP).stripTrailingZeros();
-        return rounded.toPlainString() + " " + name;
+        double value = (double) bytes / unit;
+        if (value < 9.95) {
+            long tenths = Math.round(value * 10);
+            return (tenths % 10 == 0 ? Long.toString(tenths / 10) : (tenths / 10) + "." + (tenths % 10)) + " " + name;
+        }
+        return Math.round(value) + " " + name;
     }
 }

@@ -134,6 +134,11 @@ final class Sentences {
         return service + "'s request for " + size(bytes) + " was cancelled after waiting " + duration(waited);
     }
 
+    static String withdrawn(String service, long bytes, String holder, Duration waited) {
+        return service + "'s request for " + size(bytes) + " was withdrawn after waiting " + duration(waited)
+                + ": its holder " + holder + " released everything";
+    }
+
     static String shutdown(String service, long bytes) {
         return service + "'s request for " + size(bytes) + " was refused: the ledger is shutting down";
     }

@@ -763,6 +763,10 @@ final class VramLedger {
         return true;
     }
 
+    /**
+     * Releases every lease of {@code holder} and withdraws its waiting requests (a stopped
+     * container or unit no longer wants them), so that a second call finds nothing.
+     */
     int releaseHolder(String holder) {
         List<LeaseId> ids = new ArrayList<>();
         for (Slot s : leases.values()) {
@@ -771,12 +775,24 @@ final class VramLedger {
             }
         }
         Instant now = clock.instant();
+        List<Pending> withdrawn = new ArrayList<>();
+        for (LinkedHashSet<Pending> cls : queue) {
+            for (Pending p : cls) {
+                if (p.request.holder().isPresent() && p.request.holder().get().equals(holder)) {
+                    withdrawn.add(p);
+                }
+            }
+        }
+        for (Pending p : withdrawn) {
+            deny(p, Decision.Reason.CANCELLED, 0, List.of(), Sentences.withdrawn(p.name(), p.bytes, holder,
+                    Duration.between(p.submittedAt, now)), now);
+        }
         for (LeaseId id : ids) {
             Lease gone = removeLease(leases.get(id));
             journal.append(new JournalRecord.Released(id, now, JournalRecord.Cause.RELEASED));
             emit(new LedgerEvent.Released(now, gone, Sentences.released(gone)));
         }
-        if (!ids.isEmpty()) {
+        if (!ids.isEmpty() || !withdrawn.isEmpty()) {
             drain();
         }
         return ids.size();

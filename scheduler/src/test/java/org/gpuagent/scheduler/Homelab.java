@@ -4,10 +4,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -52,8 +52,8 @@ final class Homelab {
     /** A controller plus its clock, an evictor that records orders, and an event log. */
     static final class Rig {
         final VirtualTime time = new VirtualTime(START);
-        final List<Evictor.Order> evictions = new CopyOnWriteArrayList<>();
-        final List<LedgerEvent> events = new CopyOnWriteArrayList<>();
+        final List<Evictor.Order> evictions = Collections.synchronizedList(new ArrayList<>());
+        final List<LedgerEvent> events = Collections.synchronizedList(new ArrayList<>());
         final AdmissionController controller;
 
         Rig(SchedulerConfig config) {
@@ -98,9 +98,11 @@ final class Homelab {
 
         <T> List<T> eventsOf(Class<T> type) {
             List<T> out = new ArrayList<>();
-            for (LedgerEvent e : events) {
-                if (type.isInstance(e)) {
-                    out.add(type.cast(e));
+            synchronized (events) {
+                for (LedgerEvent e : events) {
+                    if (type.isInstance(e)) {
+                        out.add(type.cast(e));
+                    }
                 }
             }
             return out;
