@@ -98,7 +98,8 @@ public sealed interface Decision {
      * @param shortfallBytes how much more would have had to be free (x − free, at least 0; 0 when
      *                       memory was free but earlier requests were waiting, or the request was
      *                       malformed, cancelled or refused at shutdown)
-     * @param inTheWay       the counted leases this request could not preempt, largest first
+     * @param inTheWay       the largest counted leases this request could not preempt (at most
+     *                       16, largest first; the view lists every lease)
      */
     record Denied(long requestId, String service, long bytes, Reason reason, long shortfallBytes,
             List<Lease> inTheWay, String sentence) implements Final {

@@ -2,7 +2,6 @@ package org.gpuagent.scheduler;
 
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -22,7 +21,8 @@ import java.util.Optional;
  * @param observedAt        when the last observation was taken; empty before the first
  * @param leases            counted leases, in grant order
  * @param queue             waiting requests, in queue order (position 1 first)
- * @param services          per configured service, in configuration order
+ * @param services          per service, in configuration order (then any unconfigured service a
+ *                          recovered lease still names)
  */
 public record LedgerView(
         long version,
@@ -35,13 +35,22 @@ public record LedgerView(
         Optional<Instant> observedAt,
         List<Lease> leases,
         List<QueuedRequest> queue,
-        Map<String, ServiceUsage> services) {
+        List<ServiceUsage> services) {
 
     public LedgerView {
         Objects.requireNonNull(observedAt, "observedAt");
         leases = List.copyOf(leases);
         queue = List.copyOf(queue);
-        services = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(services));
+        services = List.copyOf(services);
+    }
+
+    public Optional<ServiceUsage> service(String name) {
+        for (ServiceUsage s : services) {
+            if (s.service().equals(name)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
     }
 
     /** B − C, at least 0: what a request could get right now. */

@@ -71,6 +71,48 @@ public final class PreemptionPlanner {
     }
 
     private static final Comparator<Candidate> OLDEST_FIRST = Comparator.comparingLong(Candidate::age);
+    private static final int INDEX_BITS = 20;
+
+    /**
+     * Stable sort by age. Ages are packed with the input position into one long and sorted as
+     * primitives (several times faster than a comparator sort of 1,000 objects); when the spread
+     * of ages or the count does not fit the packing, a comparator sort (also stable) does it.
+     */
+    static <T extends Candidate> void sortOldestFirst(List<T> units) {
+        int n = units.size();
+        if (n < 2) {
+            return;
+        }
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        boolean sorted = true;
+        long previous = Long.MIN_VALUE;
+        for (T u : units) {
+            long a = u.age();
+            min = Math.min(min, a);
+            max = Math.max(max, a);
+            sorted &= a >= previous;
+            previous = a;
+        }
+        if (sorted) {
+            return;
+        }
+        if (n >= (1 << INDEX_BITS) || max - min < 0 || max - min >= (1L << (63 - INDEX_BITS))) {
+            units.sort(OLDEST_FIRST);
+            return;
+        }
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = ((units.get(i).age() - min) << INDEX_BITS) | i;
+        }
+        java.util.Arrays.sort(keys);
+        Object[] copy = units.toArray();
+        for (int i = 0; i < n; i++) {
+            @SuppressWarnings("unchecked")
+            T u = (T) copy[(int) (keys[i] & ((1 << INDEX_BITS) - 1))];
+            units.set(i, u);
+        }
+    }
 
     /**
      * @param requester    the priority of the request
@@ -108,7 +150,7 @@ public final class PreemptionPlanner {
             if (cls == null) {
                 continue;
             }
-            cls.sort(OLDEST_FIRST);
+            sortOldestFirst(cls);
             for (T unit : cls) {
                 if (free - unit.releasableBytes() >= requestBytes) {
                     free -= unit.releasableBytes();

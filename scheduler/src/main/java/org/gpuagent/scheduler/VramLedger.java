@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -70,7 +69,6 @@ final class VramLedger {
     private long lastReportedUnattributed;
     private Observation observation;
     private long nextLeaseId;
-    private long arrivals;
     private long version;
     private boolean closed;
 
@@ -322,8 +320,7 @@ final class VramLedger {
         long bytes;
         Instant submittedAt;
         Instant deadline;
-        long arrival;
-        final List<Lease> victims = new ArrayList<>();
+        List<Lease> victims = List.of();
         Timers.Cancellable timer;
         boolean queued;
         boolean done;
@@ -380,7 +377,6 @@ final class VramLedger {
                     Sentences.exceedsBudget(p.name(), p.bytes, budget, deviceTotal, headroom), now);
             return;
         }
-        p.arrival = ++arrivals;
         Duration wait = p.request.maxWait();
         int ahead = countAhead(p.priority());
         if (ahead > 0) {
@@ -502,17 +498,38 @@ final class VramLedger {
         return false;
     }
 
-    /** Counted leases {@code requester} may not preempt, largest first. */
+    /** How many leases a denial names as in the way; the view lists them all. */
+    static final int IN_THE_WAY_LISTED = 16;
+
+    /**
+     * The largest counted leases {@code requester} may not preempt (evicting ones included: they
+     * are already going), largest first, at most {@link #IN_THE_WAY_LISTED}.
+     */
     private List<Lease> inTheWay(PriorityClass requester) {
-        List<Lease> in = new ArrayList<>();
+        // Top 16 by insertion into a small sorted array: one comparison for most leases.
+        Lease[] top = new Lease[IN_THE_WAY_LISTED];
+        int n = 0;
         for (Slot s : leases.values()) {
             Service svc = s.group.service.service;
-            if (!(requester.outranks(svc.priority()) && svc.preemptible()) || s.lease.state() == LeaseState.EVICTING) {
-                in.add(s.lease);
+            if (requester.outranks(svc.priority()) && svc.preemptible() && s.lease.state() != LeaseState.EVICTING) {
+                continue;
             }
+            Lease l = s.lease;
+            if (n == top.length && !largerFirst(l, top[n - 1])) {
+                continue;
+            }
+            int at = n == top.length ? n - 1 : n++;
+            while (at > 0 && largerFirst(l, top[at - 1])) {
+                top[at] = top[at - 1];
+                at--;
+            }
+            top[at] = l;
         }
-        in.sort(Comparator.comparingLong(Lease::bytes).reversed().thenComparing(Lease::id));
-        return in;
+        return List.of(java.util.Arrays.copyOf(top, n));
+    }
+
+    private static boolean largerFirst(Lease a, Lease b) {
+        return a.bytes() != b.bytes() ? a.bytes() > b.bytes() : a.id().value() < b.id().value();
     }
 
     /** Turns every active lease of the victim groups EVICTING and starts their actuators. */
@@ -526,6 +543,9 @@ final class VramLedger {
                     victims.add(slot.lease);
                 }
             }
+        }
+        if (p.victims.isEmpty()) {
+            p.victims = new ArrayList<>();
         }
         p.victims.addAll(victims);
         for (Lease v : victims) {
@@ -966,30 +986,37 @@ final class VramLedger {
         return version;
     }
 
+    /** Built once per batch that changed something; two passes over the leases, no sorting. */
     LedgerView view() {
-        List<Lease> list = new ArrayList<>(leases.size());
+        Lease[] list = new Lease[leases.size()];
+        int i = 0;
         for (Slot s : leases.values()) {
-            list.add(s.lease);
+            list[i++] = s.lease;
         }
-        List<LedgerView.QueuedRequest> waiting = new ArrayList<>();
-        int position = 0;
-        for (LinkedHashSet<Pending> cls : queue) {
-            for (Pending p : cls) {
-                List<LeaseId> awaited = new ArrayList<>();
-                for (Lease v : outstandingVictims(p)) {
-                    awaited.add(v.id());
+        List<LedgerView.QueuedRequest> waiting = List.of();
+        if (countAhead(PriorityClass.OPPORTUNISTIC) > 0) {
+            waiting = new ArrayList<>();
+            int position = 0;
+            for (LinkedHashSet<Pending> cls : queue) {
+                for (Pending p : cls) {
+                    List<LeaseId> awaited = new ArrayList<>();
+                    for (Lease v : outstandingVictims(p)) {
+                        awaited.add(v.id());
+                    }
+                    waiting.add(new LedgerView.QueuedRequest(p.requestId, p.name(), p.priority(), p.bytes,
+                            p.request.holder(), ++position, p.submittedAt, p.deadline, awaited));
                 }
-                waiting.add(new LedgerView.QueuedRequest(p.requestId, p.name(), p.priority(), p.bytes,
-                        p.request.holder(), ++position, p.submittedAt, p.deadline, awaited));
             }
         }
-        Map<String, LedgerView.ServiceUsage> usage = new LinkedHashMap<>();
+        LedgerView.ServiceUsage[] usage = new LedgerView.ServiceUsage[services.size()];
+        i = 0;
         for (ServiceState s : services.values()) {
-            usage.put(s.service.name(), new LedgerView.ServiceUsage(s.service.name(), s.service.priority(),
-                    s.leasedBytes, s.observedBytes, s.active, s.evicting));
+            usage[i++] = new LedgerView.ServiceUsage(s.service.name(), s.service.priority(), s.leasedBytes,
+                    s.observedBytes, s.active, s.evicting);
         }
         return new LedgerView(version, deviceTotal, headroom, budget, committed, leased, unattributed,
-                observation == null ? Optional.empty() : Optional.of(observation.takenAt()), list, waiting, usage);
+                observation == null ? Optional.empty() : Optional.of(observation.takenAt()), List.of(list), waiting,
+                List.of(usage));
     }
 
     private void emit(LedgerEvent e) {

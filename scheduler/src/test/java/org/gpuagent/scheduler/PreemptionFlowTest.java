@@ -144,6 +144,20 @@ class PreemptionFlowTest {
     }
 
     @Test
+    void aDenialNamesTheLargestLeasesInTheWayFirst() {
+        Homelab.Rig rig = Homelab.rig();
+        List<Lease> frigates = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            frigates.add(rig.admit("frigate", (100 + (i * 7) % 5 * 10) * MIB, "f" + i));
+        }
+        rig.admit("ollama", 64 * MIB, "o");
+        Decision.Denied d = assertInstanceOf(Decision.Denied.class, now(rig.ask("jellyfin", 3 * GIB, "j").outcome()));
+        List<Lease> expected = new java.util.ArrayList<>(frigates);
+        expected.sort(java.util.Comparator.comparingLong(Lease::bytes).reversed().thenComparing(Lease::id));
+        assertEquals(expected.subList(0, 16), d.inTheWay(), "largest first, ties by age, at most 16");
+    }
+
+    @Test
     void whenEvenAllCandidatesAreNotEnoughNobodyIsEvicted() {
         Homelab.Rig rig = Homelab.rig();
         rig.admit("frigate", 2 * GIB, "f1");

@@ -122,6 +122,26 @@ class PreemptionPlannerTest {
                 .mapToLong(Unit::releasableBytes).sum();
     }
 
+    /** The packed primitive sort and its comparator fallback agree with a stable comparator sort. */
+    @Test
+    void sortingByAgeIsStableOnEveryPath() {
+        SplittableRandom random = new SplittableRandom(7);
+        for (int round = 0; round < 500; round++) {
+            List<Unit> units = new ArrayList<>();
+            int n = random.nextInt(0, 300);
+            boolean hugeSpread = round % 5 == 0;
+            for (int i = 0; i < n; i++) {
+                long age = hugeSpread && i % 7 == 0 ? Long.MAX_VALUE - random.nextLong(0, 3) : random.nextLong(1, 40);
+                units.add(new Unit("u" + i, PriorityClass.BATCH, true, Homelab.MIB, age));
+            }
+            List<Unit> expected = new ArrayList<>(units);
+            expected.sort(java.util.Comparator.comparingLong(Unit::age));
+            List<Unit> got = new ArrayList<>(units);
+            PreemptionPlanner.sortOldestFirst(got);
+            assertEquals(expected, got, "round " + round);
+        }
+    }
+
     @Test
     void deterministic() {
         List<Unit> units = units("a:batch:p:1024:1 b:batch:p:1024:1 c:opportunistic:p:1024:1");
