@@ -54,7 +54,7 @@ public final class AdmissionController implements AutoCloseable {
         this.completionExecutor = b.completionExecutor;
         this.writer = new SingleWriter(b.overflowExecutor, b.batchLimit, this::afterBatch);
         this.ledger = new VramLedger(b.config, b.clock, b.timers, b.journal, b.evictor, this::dispatch,
-                writer::submit, b.completionExecutor, this::settle, new Sentences(b.zone));
+                writer::submit, this::complete, this::settle, new Sentences(b.zone));
         publish();
     }
 
@@ -186,21 +186,34 @@ public final class AdmissionController implements AutoCloseable {
 
     /**
      * Publishes the view first, so that whoever is told of a change can already see it; then
-     * hands the batch to the journal (whose acknowledgements follow the fsync) and completes what
-     * the batch decided without the journal.
+     * hands the batch to the journal (whose acknowledgements follow the fsync). The completions
+     * the batch decided run after the writer is released.
      */
-    private void afterBatch() {
+    private Runnable afterBatch() {
         publish();
         ledger.afterBatch();
-        if (!settled.isEmpty()) {
-            for (Runnable r : settled) {
+        if (settled.isEmpty()) {
+            return null;
+        }
+        Runnable[] done = settled.toArray(new Runnable[0]);
+        settled.clear();
+        return () -> {
+            for (Runnable r : done) {
                 try {
                     completionExecutor.execute(r);
                 } catch (RuntimeException e) {
                     LOG.log(Level.ERROR, "completing a request failed", e);
                 }
             }
-            settled.clear();
+        };
+    }
+
+    /** Completions decided on the writer wait for the end of the batch; others run now. */
+    private void complete(Runnable completion) {
+        if (writer.onWriter()) {
+            settled.add(completion);
+        } else {
+            completionExecutor.execute(completion);
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * Runs commands one at a time, in submission order, on whichever thread finds it idle: the
@@ -25,16 +26,24 @@ final class SingleWriter {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final Executor overflow;
     private final int batchLimit;
-    private final Runnable afterBatch;
+    private final Supplier<Runnable> afterBatch;
+    /** The thread draining right now; only ever compared with the current thread. */
+    private Thread drainer;
 
     /**
      * @param afterBatch runs while still the writer, after each batch of commands (publishes the
-     *                   view, commits the journal)
+     *                   view, commits the journal); what it returns runs after the writer is
+     *                   released (completing futures: waking callers is kept out of the writer)
      */
-    SingleWriter(Executor overflow, int batchLimit, Runnable afterBatch) {
+    SingleWriter(Executor overflow, int batchLimit, Supplier<Runnable> afterBatch) {
         this.overflow = Objects.requireNonNull(overflow, "overflow");
         this.batchLimit = batchLimit;
         this.afterBatch = Objects.requireNonNull(afterBatch, "afterBatch");
+    }
+
+    /** True on the thread that is running commands right now. */
+    boolean onWriter() {
+        return drainer == Thread.currentThread();
     }
 
     void submit(Runnable command) {
@@ -45,6 +54,8 @@ final class SingleWriter {
     private void drain() {
         while (!commands.isEmpty() && draining.compareAndSet(false, true)) {
             int ran = 0;
+            Runnable afterRelease = null;
+            drainer = Thread.currentThread();
             try {
                 Runnable c;
                 while (ran < batchLimit && (c = commands.poll()) != null) {
@@ -60,11 +71,19 @@ final class SingleWriter {
                 }
             } finally {
                 try {
-                    afterBatch.run();
+                    afterRelease = afterBatch.get();
                 } catch (RuntimeException e) {
                     LOG.log(Level.ERROR, "publishing the ledger failed", e);
                 } finally {
+                    drainer = null;
                     draining.set(false);
+                }
+            }
+            if (afterRelease != null) {
+                try {
+                    afterRelease.run();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "completing requests failed", e);
                 }
             }
             if (ran == batchLimit && !commands.isEmpty()) {
