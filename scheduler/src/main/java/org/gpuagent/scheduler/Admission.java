@@ -7,8 +7,9 @@ import java.util.concurrent.CompletableFuture;
  * the caller (they are returned as copies, so completing them has no effect on the ledger).
  *
  * <p>Dependent actions attached with non-async methods run on the thread that completes the
- * future: the ledger's writer or the journal's sync thread, unless the controller was built with
- * a completion executor. Keep them short, or attach them with the {@code ...Async} variants.
+ * future: a caller thread that has just drained the ledger's command queue (after it left the
+ * writer) or the journal's sync thread, unless the controller was built with a completion
+ * executor. Keep them short, or attach them with the {@code ...Async} variants.
  */
 public final class Admission {
     private final long requestId;

@@ -278,8 +278,9 @@ public final class AdmissionController implements AutoCloseable {
         }
 
         /**
-         * Where request futures are completed; default directly on the completing thread (the
-         * writer, or the journal's sync thread once a lease is durable).
+         * Where request futures are completed; default directly: on the thread that drained the
+         * command queue, once it has left the writer, or on the journal's sync thread once a lease
+         * is durable. The agent should pass an executor when dependants may block.
          */
         public Builder completionExecutor(Executor e) {
             this.completionExecutor = Objects.requireNonNull(e, "completionExecutor");
