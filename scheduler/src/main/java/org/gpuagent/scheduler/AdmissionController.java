@@ -1,0 +1,313 @@
+package org.gpuagent.scheduler;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.InstantSource;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.gpuagent.scheduler.journal.Journal;
+
+/**
+ * The VRAM ledger's front door: admits, queues, denies or preempts requests, takes releases and
+ * observations, and publishes immutable {@link LedgerView}s. Thread-safe and asynchronous: every
+ * method returns at once; the ledger is changed by one writer at a time (see
+ * {@link SingleWriter}: a lock-free command queue drained by whichever caller finds it idle), so
+ * concurrent requests are serialised and Σ leases never exceeds the budget under any interleaving.
+ *
+ * <p>The rules are those of the architecture's "Scheduling policy"; {@link VramLedger} documents
+ * the accounting and the queue, {@link PreemptionPlanner} the choice of victims.
+ *
+ * <p>Durability: an admission's futures complete only after the journal has synced the lease
+ * (group commit); a release's future after its record is synced. Denials and queue positions are
+ * not journaled (a waiting request does not survive a restart; its caller sees the connection
+ * drop and asks again).
+ */
+public final class AdmissionController implements AutoCloseable {
+    private static final Logger LOG = System.getLogger(AdmissionController.class.getName());
+
+    private final SchedulerConfig config;
+    private final Journal journal;
+    private final SingleWriter writer;
+    private final VramLedger ledger;
+    private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicReference<LedgerView> view = new AtomicReference<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    private final Executor completionExecutor;
+    /** Completions decided in the current batch, run once its view is published. Writer-owned. */
+    private final List<Runnable> settled = new ArrayList<>();
+    private long publishedVersion = -1;
+    private volatile boolean closed;
+
+    private AdmissionController(Builder b) {
+        this.config = b.config;
+        this.journal = b.journal;
+        this.listeners.addAll(b.listeners);
+        this.completionExecutor = b.completionExecutor;
+        this.writer = new SingleWriter(b.overflowExecutor, b.batchLimit, this::afterBatch);
+        this.ledger = new VramLedger(b.config, b.clock, b.timers, b.journal, b.evictor, this::dispatch,
+                writer::submit, this::complete, this::settle, new Sentences(b.zone));
+        publish();
+    }
+
+    /**
+     * @param clock  wall time for grant times, deadlines and sentences
+     * @param timers fires queue deadlines; in tests a virtual clock
+     */
+    public static Builder builder(SchedulerConfig config, InstantSource clock, Timers timers) {
+        return new Builder(config, clock, timers);
+    }
+
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    /**
+     * Asks for VRAM. Never blocks. An unknown service is {@link Decision.Reason#UNKNOWN_SERVICE},
+     * not an exception.
+     */
+    public Admission request(AdmissionRequest request) {
+        Objects.requireNonNull(request, "request");
+        long id = requestIds.incrementAndGet();
+        CompletableFuture<Decision> first = new CompletableFuture<>();
+        CompletableFuture<Decision.Final> outcome = new CompletableFuture<>();
+        VramLedger.Pending pending = new VramLedger.Pending(id, request, first, outcome);
+        writer.submit(() -> ledger.request(pending));
+        return new Admission(id, first, outcome, () -> writer.submit(() -> ledger.cancel(pending)));
+    }
+
+    /**
+     * Releases one lease. Idempotent: completes with {@code true} if the lease was counted (after
+     * the release is durable), {@code false} if it was unknown or already released.
+     */
+    public CompletableFuture<Boolean> release(LeaseId id) {
+        Objects.requireNonNull(id, "id");
+        CompletableFuture<Boolean> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            if (ledger.release(id)) {
+                ledger.afterDurable(() -> f.complete(true));
+            } else {
+                settle(() -> f.complete(false));
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Releases every lease of {@code holder} (e.g. an OCI {@code poststop}) and withdraws its
+     * waiting requests ({@link Decision.Reason#CANCELLED}). Idempotent: completes with how many
+     * leases were released, 0 when none.
+     */
+    public CompletableFuture<Integer> releaseHolder(String holder) {
+        Objects.requireNonNull(holder, "holder");
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            int n = ledger.releaseHolder(holder);
+            if (n > 0) {
+                ledger.afterDurable(() -> f.complete(n));
+            } else {
+                settle(() -> f.complete(0));
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Feeds a sample: updates the budget and committed use, completes evictions whose memory is
+     * back, reclaims leases whose holders are gone, raises over-use and unattributed-use events,
+     * and admits waiting requests that now fit. Completes when applied.
+     */
+    public CompletableFuture<Void> observe(Observation observation) {
+        Objects.requireNonNull(observation, "observation");
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            try {
+                ledger.observe(observation);
+            } finally {
+                settle(() -> f.complete(null));
+            }
+        });
+        return f;
+    }
+
+    /** The latest published snapshot; never blocks. */
+    public LedgerView view() {
+        return view.get();
+    }
+
+    public void addListener(LedgerListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    public void removeListener(LedgerListener listener) {
+        listeners.remove(listener);
+    }
+
+    /**
+     * Refuses everything still waiting ({@link Decision.Reason#SHUTDOWN}) and later requests, then
+     * syncs and closes the journal. Blocks until done; idempotent.
+     */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        writer.submit(() -> {
+            try {
+                ledger.close();
+            } finally {
+                done.complete(null);
+            }
+        });
+        done.join();
+        journal.close();
+    }
+
+    private void dispatch(LedgerEvent event) {
+        for (LedgerListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException | AssertionError e) {
+                LOG.log(Level.ERROR, "a ledger listener failed on " + event.getClass().getSimpleName()
+                        + "; the ledger carries on", e);
+            }
+        }
+    }
+
+    /**
+     * Publishes the view first, so that whoever is told of a change can already see it; then
+     * hands the batch to the journal (whose acknowledgements follow the fsync). The completions
+     * the batch decided run after the writer is released.
+     */
+    private Runnable afterBatch() {
+        publish();
+        ledger.afterBatch();
+        if (settled.isEmpty()) {
+            return null;
+        }
+        Runnable[] done = settled.toArray(new Runnable[0]);
+        settled.clear();
+        return () -> {
+            for (Runnable r : done) {
+                try {
+                    completionExecutor.execute(r);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "completing a request failed", e);
+                }
+            }
+        };
+    }
+
+    /** Completions decided on the writer wait for the end of the batch; others run now. */
+    private void complete(Runnable completion) {
+        if (writer.onWriter()) {
+            settled.add(completion);
+        } else {
+            completionExecutor.execute(completion);
+        }
+    }
+
+    private void settle(Runnable completion) {
+        settled.add(completion);
+    }
+
+    /** Called by the writer (or the constructor, before any writer runs). */
+    private void publish() {
+        long v = ledger.version();
+        if (v != publishedVersion) {
+            view.set(ledger.view());
+            publishedVersion = v;
+        }
+    }
+
+    /** For tests in this package: C kept incrementally versus recomputed, read by the writer. */
+    CompletableFuture<long[]> committedCheck() {
+        CompletableFuture<long[]> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            long[] both = {ledger.committed(), ledger.recomputeCommitted()};
+            settle(() -> f.complete(both));
+        });
+        return f;
+    }
+
+    /** Configures and builds an {@link AdmissionController}. */
+    public static final class Builder {
+        private final SchedulerConfig config;
+        private final InstantSource clock;
+        private final Timers timers;
+        private Journal journal = Journal.none();
+        private Evictor evictor = Evictor.none();
+        private ZoneId zone = ZoneId.systemDefault();
+        private Executor completionExecutor = Runnable::run;
+        private Executor overflowExecutor = ForkJoinPool.commonPool();
+        private int batchLimit = 256;
+        private final List<LedgerListener> listeners = new CopyOnWriteArrayList<>();
+
+        private Builder(SchedulerConfig config, InstantSource clock, Timers timers) {
+            this.config = Objects.requireNonNull(config, "config");
+            this.clock = Objects.requireNonNull(clock, "clock");
+            this.timers = Objects.requireNonNull(timers, "timers");
+        }
+
+        /** Where leases are made durable; default {@link Journal#none()} (nothing survives). */
+        public Builder journal(Journal j) {
+            this.journal = Objects.requireNonNull(j, "journal");
+            return this;
+        }
+
+        /** Starts actuators for preemption victims; default does nothing. */
+        public Builder evictor(Evictor e) {
+            this.evictor = Objects.requireNonNull(e, "evictor");
+            return this;
+        }
+
+        /** The zone times in sentences are shown in; default the system zone. */
+        public Builder zone(ZoneId z) {
+            this.zone = Objects.requireNonNull(z, "zone");
+            return this;
+        }
+
+        /**
+         * Where request futures are completed; default directly: on the thread that drained the
+         * command queue, once it has left the writer, or on the journal's sync thread once a lease
+         * is durable. The agent should pass an executor when dependants may block.
+         */
+        public Builder completionExecutor(Executor e) {
+            this.completionExecutor = Objects.requireNonNull(e, "completionExecutor");
+            return this;
+        }
+
+        /**
+         * Continues draining the command queue when a caller has run {@code batchLimit} commands;
+         * default the common fork-join pool.
+         */
+        public Builder overflowExecutor(Executor e, int batchLimit) {
+            if (batchLimit < 1) {
+                throw new IllegalArgumentException("batch limit must be positive");
+            }
+            this.overflowExecutor = Objects.requireNonNull(e, "overflowExecutor");
+            this.batchLimit = batchLimit;
+            return this;
+        }
+
+        /** A listener registered before anything happens (so it also sees the first events). */
+        public Builder listener(LedgerListener l) {
+            listeners.add(Objects.requireNonNull(l, "listener"));
+            return this;
+        }
+
+        public AdmissionController build() {
+            return new AdmissionController(this);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package org.gpuagent.scheduler;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.SplittableRandom;
+import org.gpuagent.scheduler.journal.FileJournal;
+
+/**
+ * The child JVM of {@link CrashRecoveryTest}: admits under load into a durable ledger and prints
+ * "A id bytes" for every acknowledged lease, "r id" before asking to release one and "R id" once
+ * the release is acknowledged, until it is killed. Arguments: state directory, requester threads, seed.
+ */
+public final class CrashChild {
+    private CrashChild() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        int threads = Integer.parseInt(args[1]);
+        long seed = Long.parseLong(args[2]);
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
+                StandardCharsets.UTF_8);
+        VirtualTime time = new VirtualTime(Homelab.START);
+        SchedulerConfig config = new SchedulerConfig(1L << 40, OptionalLong.of(0), Homelab.SERVICES);
+        AdmissionController controller = AdmissionController.builder(config, time, time)
+                .journal(FileJournal.open(dir, time))
+                .build();
+        out.println("READY " + controller.view().leases().size());
+        out.flush();
+        List<String> services = List.of("frigate", "jellyfin", "immich", "ollama");
+        for (int t = 0; t < threads; t++) {
+            int thread = t;
+            Thread worker = new Thread(() -> {
+                SplittableRandom random = new SplittableRandom(seed * 31 + thread);
+                for (int i = 0; ; i++) {
+                    AdmissionRequest r = AdmissionRequest.of(services.get(random.nextInt(services.size())))
+                            .withBytes(random.nextLong(1, 64) * Homelab.MIB)
+                            .withHolder("crash-" + seed + "-" + thread + "-" + i);
+                    Decision.Final d = controller.request(r).outcome().join();
+                    if (!(d instanceof Decision.Admitted a)) {
+                        throw new IllegalStateException("unexpected " + d);
+                    }
+                    print(out, "A " + a.lease().id() + " " + a.lease().bytes());
+                    if (random.nextInt(4) == 0) {
+                        print(out, "r " + a.lease().id());
+                        if (controller.release(a.lease().id()).join()) {
+                            print(out, "R " + a.lease().id());
+                        }
+                    }
+                }
+            }, "requester-" + t);
+            worker.start();
+        }
+        Thread.currentThread().join();
+    }
+
+    private static void print(PrintStream out, String line) {
+        synchronized (out) {
+            out.println(line);
+            out.flush();
+        }
+    }
+}
