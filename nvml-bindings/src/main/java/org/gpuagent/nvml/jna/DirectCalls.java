@@ -1,0 +1,95 @@
+package org.gpuagent.nvml.jna;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import org.gpuagent.nvml.jna.NvmlSymbolTable.Feature;
+import org.gpuagent.nvml.jna.NvmlSymbolTable.Symbol;
+
+/**
+ * The direct-mapped C calls on one device with nothing of the typed API around them: no lock, no
+ * session check, no value object; each answers the raw {@code nvmlReturn_t}. They exist so that a
+ * benchmark can tell JNA's cost per call from this binding's, and they call the same functions
+ * the typed API resolved (e.g. {@code _v2} memory where the driver has it).
+ *
+ * <p>Not thread-safe (one buffer per instance) and not checked against a closed session: for
+ * measurement only.
+ */
+public final class DirectCalls {
+
+    private final Pointer device;
+    private final Memory buffer = new Memory(64);
+    private final Memory count = new Memory(8);
+    private final Symbol memory;
+    private final Symbol computeProcesses;
+    private Memory processes = new Memory(64L * NvmlNative.PROCESS_INFO_V2_SIZE);
+
+    DirectCalls(NvmlSymbolTable symbols, Pointer device) {
+        this.device = device;
+        this.memory = symbols.chosen(Feature.MEMORY);
+        this.computeProcesses = symbols.chosen(Feature.COMPUTE_PROCESSES);
+    }
+
+    /** The C function {@link #memoryInfo()} calls. */
+    public String memoryInfoFunction() {
+        return memory.cName();
+    }
+
+    /** The C function {@link #computeRunningProcesses()} calls (twice). */
+    public String computeProcessesFunction() {
+        return computeProcesses == null ? "absent" : computeProcesses.cName();
+    }
+
+    /** {@code nvmlDeviceGetMemoryInfo_v2} (version field set) or the v1 call. */
+    public int memoryInfo() {
+        if (memory == Symbol.DEVICE_GET_MEMORY_INFO_V2) {
+            buffer.setInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
+            return NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(device, buffer);
+        }
+        return NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(device, buffer);
+    }
+
+    public int utilizationRates() {
+        return NvmlNative.DeviceGetUtilizationRates.nvmlDeviceGetUtilizationRates(device, buffer);
+    }
+
+    public int temperature() {
+        return NvmlNative.DeviceGetTemperature.nvmlDeviceGetTemperature(device, NvmlNative.NVML_TEMPERATURE_GPU, buffer);
+    }
+
+    /**
+     * The two calls of a process list read: the size query (null buffer, count 0), then the fill.
+     * Answers the fill's code (or the query's, when it was not INSUFFICIENT_SIZE).
+     */
+    public int computeRunningProcesses() {
+        if (computeProcesses == null) {
+            return NvmlNative.NVML_ERROR_FUNCTION_NOT_FOUND;
+        }
+        count.setInt(0, 0);
+        int rc = processes(null);
+        if (rc != NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE) {
+            return rc;
+        }
+        int needed = count.getInt(0);
+        int entry = NativeDevice.entrySize(computeProcesses);
+        if ((long) needed * entry > processes.size()) {
+            processes = new Memory(2L * needed * entry);
+        }
+        count.setInt(0, (int) (processes.size() / entry));
+        return processes(processes);
+    }
+
+    /** The value the last {@link #temperature()} or {@link #utilizationRates()} wrote first. */
+    public int lastInt() {
+        return buffer.getInt(0);
+    }
+
+    private int processes(Pointer infos) {
+        return switch (computeProcesses) {
+            case DEVICE_GET_COMPUTE_RUNNING_PROCESSES_V3 ->
+                    NvmlNative.DeviceGetComputeRunningProcessesV3.nvmlDeviceGetComputeRunningProcesses_v3(device, count, infos);
+            case DEVICE_GET_COMPUTE_RUNNING_PROCESSES_V2 ->
+                    NvmlNative.DeviceGetComputeRunningProcessesV2.nvmlDeviceGetComputeRunningProcesses_v2(device, count, infos);
+            default -> NvmlNative.DeviceGetComputeRunningProcesses.nvmlDeviceGetComputeRunningProcesses(device, count, infos);
+        };
+    }
+}
