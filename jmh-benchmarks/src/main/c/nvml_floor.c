@@ -6,6 +6,7 @@
  * For each call it runs a warm-up of ITERATIONS/10 calls, then ROUNDS rounds of ITERATIONS calls,
  * and prints the median round as one line:
  *   floor call=<name> function=<C function> ns_per_op=<median> calls_per_op=<n> iterations=<n> rounds=<n>
+ * "errorString" is nvmlErrorString, a table lookup: the bare cost of a call into the library.
  * "computeProcesses" is one list read: the size query and the fill (two calls per op), as the
  * binding does it. Exit status 2 on a usage error, 1 when a call fails.
  */
@@ -21,6 +22,7 @@ typedef int (*handle_fn)(unsigned int, void **);
 typedef int (*buffer_fn)(void *, void *);
 typedef int (*temperature_fn)(void *, int, unsigned int *);
 typedef int (*processes_fn)(void *, unsigned int *, void *);
+typedef const char *(*error_string_fn)(int);
 
 #define NVML_ERROR_INSUFFICIENT_SIZE 7
 #define MEMORY_V2_VERSION (40u | (2u << 24))
@@ -32,6 +34,8 @@ static int memory_v2;
 static buffer_fn utilization_rates;
 static temperature_fn temperature;
 static processes_fn compute_processes;
+static error_string_fn error_string;
+static const char *volatile string_sink;
 static unsigned char buffer[64] __attribute__((aligned(8)));
 static unsigned char process_buffer[1024 * 24] __attribute__((aligned(8)));
 static volatile int sink;
@@ -52,6 +56,12 @@ static int call_memory(void) {
         memcpy(buffer, &(unsigned int){MEMORY_V2_VERSION}, sizeof(unsigned int));
     }
     return memory_info(device, buffer);
+}
+
+/* A table lookup in the library: the cost of the call itself. */
+static int call_error_string(void) {
+    string_sink = error_string(3);
+    return 0;
 }
 
 static int call_utilization(void) {
@@ -139,7 +149,8 @@ int main(int argc, char **argv) {
     compute_processes = (processes_fn)first_symbol(
         (const char *const[]){"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
                               "nvmlDeviceGetComputeRunningProcesses", NULL}, &processes_name);
-    if (!init || !shutdown || !handle || !memory_info || !utilization_rates || !temperature || !compute_processes) {
+    error_string = (error_string_fn)first_symbol((const char *const[]){"nvmlErrorString", NULL}, &unused);
+    if (!init || !shutdown || !handle || !error_string || !memory_info || !utilization_rates || !temperature || !compute_processes) {
         fprintf(stderr, "nvml_floor: %s lacks a function this benchmark calls\n", argv[1]);
         return 1;
     }
@@ -148,7 +159,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nvml_floor: NVML did not start or has no device %u: %d\n", index, rc);
         return 1;
     }
-    int failed = measure("memory", memory_name, 1, call_memory, iterations, rounds);
+    int failed = measure("errorString", "nvmlErrorString", 1, call_error_string, iterations, rounds);
+    failed |= measure("memory", memory_name, 1, call_memory, iterations, rounds);
     failed |= measure("utilization", "nvmlDeviceGetUtilizationRates", 1, call_utilization, iterations, rounds);
     failed |= measure("temperature", "nvmlDeviceGetTemperature", 1, call_temperature, iterations, rounds);
     failed |= measure("computeProcesses", processes_name, 2, call_compute_processes, iterations, rounds);

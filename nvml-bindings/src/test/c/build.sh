@@ -10,14 +10,14 @@
 # Usage: build.sh OUT_DIR
 set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
-src_dir=$(cd "$(dirname "$0")" && pwd)
-src=$src_dir/fake_nvml.c
 cc=${CC:-gcc}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
   echo "fake libnvidia-ml: $cc not found; tests that need the fake library will skip (and fail under CI=true)"
   exit 0
 fi
+src_dir=$(cd "$(dirname "$0")" && pwd)
+src=$src_dir/fake_nvml.c
 
 build() {
   local dest=$1

@@ -27,6 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Per-call cost of the NVML binding: {@code *Direct} is the bare direct-mapped call (JNA's cost
  * plus the library's), {@code *Typed} the typed API on top (lock, closed check, value objects).
+ * {@code errorStringDirect} calls a function that is a table lookup, so it shows what crossing
+ * into C costs through JNA with no work on either side.
  * {@code jmh-benchmarks/run-binding-bench.sh} runs it next to the C floor ({@code src/main/c/nvml_floor.c})
  * on the same library and prints the comparison.
  *
@@ -73,6 +75,12 @@ public class NvmlCallBenchmark {
     @TearDown
     public void close() {
         nvml.close();
+    }
+
+    /** JNA's own cost: the C side is a table lookup. There is no typed counterpart. */
+    @Benchmark
+    public long errorStringDirect() {
+        return direct.errorString();
     }
 
     @Benchmark

@@ -42,11 +42,11 @@ class NvmlBindingBenchSmokeTest {
                 Map.of("FAKE_NVML_SCENARIO", FakeNvmlControl.scenario("p1000").toString()));
 
         List<String> lines = out.lines().toList();
-        assertEquals(4, lines.size(), out);
-        List<String> functions = List.of("nvmlDeviceGetMemoryInfo_v2", "nvmlDeviceGetUtilizationRates",
+        assertEquals(5, lines.size(), out);
+        List<String> functions = List.of("nvmlErrorString", "nvmlDeviceGetMemoryInfo_v2", "nvmlDeviceGetUtilizationRates",
                 "nvmlDeviceGetTemperature", "nvmlDeviceGetComputeRunningProcesses_v3");
-        List<String> calls = List.of("memory", "utilization", "temperature", "computeProcesses");
-        for (int i = 0; i < 4; i++) {
+        List<String> calls = List.of("errorString", "memory", "utilization", "temperature", "computeProcesses");
+        for (int i = 0; i < 5; i++) {
             Matcher m = FLOOR_LINE.matcher(lines.get(i));
             assertTrue(m.matches(), lines.get(i));
             assertEquals(calls.get(i), m.group(1));
@@ -61,6 +61,7 @@ class NvmlBindingBenchSmokeTest {
         NvmlCallBenchmark bench = new NvmlCallBenchmark();
         bench.open(fake.locator(), 0);
         try {
+            assertTrue(bench.errorStringDirect() != 0, "nvmlErrorString answered NULL");
             assertEquals(0, bench.memoryDirect());
             assertEquals(0, bench.utilizationDirect());
             assertEquals(0, bench.temperatureDirect());

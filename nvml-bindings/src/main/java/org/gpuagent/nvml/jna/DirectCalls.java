@@ -21,12 +21,14 @@ public final class DirectCalls {
     private final Memory count = new Memory(8);
     private final Symbol memory;
     private final Symbol computeProcesses;
+    private final boolean errorString;
     private Memory processes = new Memory(64L * NvmlNative.PROCESS_INFO_V2_SIZE);
 
     DirectCalls(NvmlSymbolTable symbols, Pointer device) {
         this.device = device;
         this.memory = symbols.chosen(Feature.MEMORY);
         this.computeProcesses = symbols.chosen(Feature.COMPUTE_PROCESSES);
+        this.errorString = symbols.has(Feature.ERROR_STRING);
     }
 
     /** The C function {@link #memoryInfo()} calls. */
@@ -46,6 +48,15 @@ public final class DirectCalls {
             return NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(device, buffer);
         }
         return NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(device, buffer);
+    }
+
+    /**
+     * {@code nvmlErrorString(NVML_ERROR_NOT_SUPPORTED)}: a table lookup in the library, so the call
+     * costs what crossing from Java into C costs. Answers the string's address (0 when the library
+     * lacks the function).
+     */
+    public long errorString() {
+        return errorString ? NvmlNative.ErrorString.nvmlErrorString(NvmlNative.NVML_ERROR_NOT_SUPPORTED) : 0;
     }
 
     public int utilizationRates() {

@@ -111,6 +111,11 @@ final class NvmlNative {
         static native int nvmlShutdown();
     }
 
+    /** {@code const char *nvmlErrorString(nvmlReturn_t)}; the pointer comes back as an address, never dereferenced. */
+    static final class ErrorString {
+        static native long nvmlErrorString(int result);
+    }
+
     static final class SystemGetDriverVersion {
         static native int nvmlSystemGetDriverVersion(Pointer version, int length);
     }

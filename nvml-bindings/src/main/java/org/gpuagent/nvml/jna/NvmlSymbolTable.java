@@ -27,6 +27,7 @@ final class NvmlSymbolTable {
     enum Symbol {
         INIT_V2("nvmlInit_v2", NvmlNative.InitV2.class),
         SHUTDOWN("nvmlShutdown", NvmlNative.Shutdown.class),
+        ERROR_STRING("nvmlErrorString", NvmlNative.ErrorString.class),
         SYSTEM_GET_DRIVER_VERSION("nvmlSystemGetDriverVersion", NvmlNative.SystemGetDriverVersion.class),
         SYSTEM_GET_NVML_VERSION("nvmlSystemGetNVMLVersion", NvmlNative.SystemGetNvmlVersion.class),
         SYSTEM_GET_CUDA_DRIVER_VERSION_V2("nvmlSystemGetCudaDriverVersion_v2", NvmlNative.SystemGetCudaDriverVersionV2.class),
@@ -98,6 +99,8 @@ final class NvmlSymbolTable {
     enum Feature {
         INIT(true, Symbol.INIT_V2),
         SHUTDOWN(true, Symbol.SHUTDOWN),
+        /** A table lookup in the library: its call cost is the cost of crossing into it. */
+        ERROR_STRING(false, Symbol.ERROR_STRING),
         DRIVER_VERSION(true, Symbol.SYSTEM_GET_DRIVER_VERSION),
         NVML_VERSION(true, Symbol.SYSTEM_GET_NVML_VERSION),
         CUDA_DRIVER_VERSION(false, Symbol.SYSTEM_GET_CUDA_DRIVER_VERSION_V2, Symbol.SYSTEM_GET_CUDA_DRIVER_VERSION),
