@@ -11,20 +11,24 @@ import org.gpuagent.nvml.jna.NvmlSymbolTable.Symbol;
  * benchmark can tell JNA's cost per call from this binding's, and they call the same functions
  * the typed API resolved (e.g. {@code _v2} memory where the driver has it).
  *
- * <p>Not thread-safe (one buffer per instance) and not checked against a closed session: for
+ * <p>Not thread-safe (one buffer per instance), not checked against a closed session, and the
+ * caller keeps the instance reachable while it calls (its buffers are passed by address): for
  * measurement only.
  */
 public final class DirectCalls {
 
-    private final Pointer device;
+    private final long device;
     private final Memory buffer = new Memory(64);
+    private final long bufferAddress = Pointer.nativeValue(buffer);
     private final Memory count = new Memory(8);
+    private final long countAddress = Pointer.nativeValue(count);
     private final Symbol memory;
     private final Symbol computeProcesses;
     private final boolean errorString;
     private Memory processes = new Memory(64L * NvmlNative.PROCESS_INFO_V2_SIZE);
+    private long processesAddress = Pointer.nativeValue(processes);
 
-    DirectCalls(NvmlSymbolTable symbols, Pointer device) {
+    DirectCalls(NvmlSymbolTable symbols, long device) {
         this.device = device;
         this.memory = symbols.chosen(Feature.MEMORY);
         this.computeProcesses = symbols.chosen(Feature.COMPUTE_PROCESSES);
@@ -45,9 +49,9 @@ public final class DirectCalls {
     public int memoryInfo() {
         if (memory == Symbol.DEVICE_GET_MEMORY_INFO_V2) {
             buffer.setInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
-            return NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(device, buffer);
+            return NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(device, bufferAddress);
         }
-        return NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(device, buffer);
+        return NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(device, bufferAddress);
     }
 
     /**
@@ -60,11 +64,11 @@ public final class DirectCalls {
     }
 
     public int utilizationRates() {
-        return NvmlNative.DeviceGetUtilizationRates.nvmlDeviceGetUtilizationRates(device, buffer);
+        return NvmlNative.DeviceGetUtilizationRates.nvmlDeviceGetUtilizationRates(device, bufferAddress);
     }
 
     public int temperature() {
-        return NvmlNative.DeviceGetTemperature.nvmlDeviceGetTemperature(device, NvmlNative.NVML_TEMPERATURE_GPU, buffer);
+        return NvmlNative.DeviceGetTemperature.nvmlDeviceGetTemperature(device, NvmlNative.NVML_TEMPERATURE_GPU, bufferAddress);
     }
 
     /**
@@ -76,7 +80,7 @@ public final class DirectCalls {
             return NvmlNative.NVML_ERROR_FUNCTION_NOT_FOUND;
         }
         count.setInt(0, 0);
-        int rc = processes(null);
+        int rc = processes(0L);
         if (rc != NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE) {
             return rc;
         }
@@ -84,9 +88,10 @@ public final class DirectCalls {
         int entry = NativeDevice.entrySize(computeProcesses);
         if ((long) needed * entry > processes.size()) {
             processes = new Memory(2L * needed * entry);
+            processesAddress = Pointer.nativeValue(processes);
         }
         count.setInt(0, (int) (processes.size() / entry));
-        return processes(processes);
+        return processes(processesAddress);
     }
 
     /** The value the last {@link #temperature()} or {@link #utilizationRates()} wrote first. */
@@ -94,13 +99,13 @@ public final class DirectCalls {
         return buffer.getInt(0);
     }
 
-    private int processes(Pointer infos) {
+    private int processes(long infos) {
         return switch (computeProcesses) {
             case DEVICE_GET_COMPUTE_RUNNING_PROCESSES_V3 ->
-                    NvmlNative.DeviceGetComputeRunningProcessesV3.nvmlDeviceGetComputeRunningProcesses_v3(device, count, infos);
+                    NvmlNative.DeviceGetComputeRunningProcessesV3.nvmlDeviceGetComputeRunningProcesses_v3(device, countAddress, infos);
             case DEVICE_GET_COMPUTE_RUNNING_PROCESSES_V2 ->
-                    NvmlNative.DeviceGetComputeRunningProcessesV2.nvmlDeviceGetComputeRunningProcesses_v2(device, count, infos);
-            default -> NvmlNative.DeviceGetComputeRunningProcesses.nvmlDeviceGetComputeRunningProcesses(device, count, infos);
+                    NvmlNative.DeviceGetComputeRunningProcessesV2.nvmlDeviceGetComputeRunningProcesses_v2(device, countAddress, infos);
+            default -> NvmlNative.DeviceGetComputeRunningProcesses.nvmlDeviceGetComputeRunningProcesses(device, countAddress, infos);
         };
     }
 }

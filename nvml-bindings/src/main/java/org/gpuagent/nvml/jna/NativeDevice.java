@@ -28,10 +28,12 @@ import org.gpuagent.nvml.jna.NvmlSymbolTable.Symbol;
 /**
  * One device of a {@link NativeNvml} session.
  *
- * <p>Every call reuses this device's native buffers, so calls on one device are serialised by
- * {@link #lock}; nothing is allocated beyond the value returned (an absent value allocates
- * nothing: {@code NOT_SUPPORTED} is a return code here, never an exception object). Identity is
- * read once in {@link #open}.
+ * <p>Every call reuses this device's native buffers, so calls on one device are serialised on the
+ * device's own monitor. Holding it also keeps the device, and so the {@code Memory} behind the
+ * addresses passed to the library, reachable until the call returns: the GC does not see an
+ * address passed as a {@code long}. Nothing is allocated beyond the value returned (an absent
+ * value allocates nothing: {@code NOT_SUPPORTED} is a return code here, never an exception
+ * object). Identity is read once in {@link #open}.
  */
 final class NativeDevice implements NvmlDevice {
 
@@ -43,8 +45,8 @@ final class NativeDevice implements NvmlDevice {
     private final NativeNvml session;
     private final NvmlSymbolTable symbols;
     private final int index;
-    private final Pointer handle;
-    private final long handleAddress;
+    /** The {@code nvmlDevice_t}. */
+    private final long handle;
 
     private final String uuid;
     private final String name;
@@ -54,74 +56,73 @@ final class NativeDevice implements NvmlDevice {
     private final Optional<String> vbiosVersion;
     private final Optional<ComputeCapability> computeCapability;
 
-    /** Guards the buffers below and {@link #memoryV2}. */
-    private final Object lock = new Object();
-    /** Struct results and the first out-parameter. */
+    /** Struct results and out-parameters: the first at {@link #buf}, more at {@link #out1} and {@link #out2}. */
     private final Memory scratch = new Memory(128);
-    private final Pointer out1 = scratch.share(8, 8);
-    private final Pointer out2 = scratch.share(16, 8);
+    private final long buf = Pointer.nativeValue(scratch);
+    private final long out1 = buf + 8;
+    private final long out2 = buf + 16;
     /** Process and sample lists; replaced by a larger one when a list outgrows it. */
     private Memory listBuffer = new Memory(32L * NvmlNative.PROCESS_SAMPLE_SIZE);
-    /** Cleared for good if the driver refuses the v2 memory struct at run time. */
+    private long listAddress = Pointer.nativeValue(listBuffer);
+    /** Cleared for good if the driver refuses the v2 memory struct at run time. Guarded by this. */
     private boolean memoryV2;
 
-    private NativeDevice(NativeNvml session, int index, Pointer handle, Memory text) {
+    private NativeDevice(NativeNvml session, int index, long handle, Memory textBuffer) {
         this.session = session;
         this.symbols = session.symbols();
         this.index = index;
         this.handle = handle;
-        this.handleAddress = Pointer.nativeValue(handle);
+        long text = Pointer.nativeValue(textBuffer);
         this.memoryV2 = symbols.chosen(Feature.MEMORY) == Symbol.DEVICE_GET_MEMORY_INFO_V2;
 
         int len = NvmlNative.STRING_BUFFER_SIZE;
         check(Symbol.DEVICE_GET_UUID, NvmlNative.DeviceGetUuid.nvmlDeviceGetUUID(handle, text, len));
-        this.uuid = string(text);
+        this.uuid = string(textBuffer);
         check(Symbol.DEVICE_GET_NAME, NvmlNative.DeviceGetName.nvmlDeviceGetName(handle, text, len));
-        this.name = string(text);
+        this.name = string(textBuffer);
 
         Symbol pci = symbols.chosen(Feature.PCI_INFO);
         Memory pciInfo = new Memory(NvmlNative.PCI_INFO_SIZE + 4L);
+        long pciAddress = Pointer.nativeValue(pciInfo);
         check(pci, pci == Symbol.DEVICE_GET_PCI_INFO_V3
-                ? NvmlNative.DeviceGetPciInfoV3.nvmlDeviceGetPciInfo_v3(handle, pciInfo)
-                : NvmlNative.DeviceGetPciInfoV2.nvmlDeviceGetPciInfo_v2(handle, pciInfo));
+                ? NvmlNative.DeviceGetPciInfoV3.nvmlDeviceGetPciInfo_v3(handle, pciAddress)
+                : NvmlNative.DeviceGetPciInfoV2.nvmlDeviceGetPciInfo_v2(handle, pciAddress));
         this.pciBusId = pciInfo.getString(NvmlNative.PCI_INFO_BUS_ID, StandardCharsets.US_ASCII.name());
 
         Brand b = Brand.UNKNOWN;
         if (symbols.has(Feature.BRAND)
-                && answered(NvmlNative.DeviceGetBrand.nvmlDeviceGetBrand(handle, scratch), Symbol.DEVICE_GET_BRAND)) {
+                && answered(NvmlNative.DeviceGetBrand.nvmlDeviceGetBrand(handle, buf), Symbol.DEVICE_GET_BRAND)) {
             b = Brand.fromCode(scratch.getInt(0));
         }
         this.brand = b;
         this.serial = symbols.has(Feature.SERIAL)
                 && answered(NvmlNative.DeviceGetSerial.nvmlDeviceGetSerial(handle, text, len), Symbol.DEVICE_GET_SERIAL)
-                ? Optional.of(string(text)).filter(s -> !s.isBlank()) : Optional.empty();
+                ? Optional.of(string(textBuffer)).filter(s -> !s.isBlank()) : Optional.empty();
         this.vbiosVersion = symbols.has(Feature.VBIOS_VERSION)
                 && answered(NvmlNative.DeviceGetVbiosVersion.nvmlDeviceGetVbiosVersion(handle, text, len),
                         Symbol.DEVICE_GET_VBIOS_VERSION)
-                ? Optional.of(string(text)).filter(s -> !s.isBlank()) : Optional.empty();
+                ? Optional.of(string(textBuffer)).filter(s -> !s.isBlank()) : Optional.empty();
         this.computeCapability = symbols.has(Feature.COMPUTE_CAPABILITY)
-                && answered(NvmlNative.DeviceGetCudaComputeCapability.nvmlDeviceGetCudaComputeCapability(handle, scratch, out1),
+                && answered(NvmlNative.DeviceGetCudaComputeCapability.nvmlDeviceGetCudaComputeCapability(handle, buf, out1),
                         Symbol.DEVICE_GET_CUDA_COMPUTE_CAPABILITY)
-                ? Optional.of(new ComputeCapability(scratch.getInt(0), out1.getInt(0))) : Optional.empty();
+                ? Optional.of(new ComputeCapability(scratch.getInt(0), scratch.getInt(8))) : Optional.empty();
     }
 
     /** Gets the handle for {@code index} and reads the device's identity. */
     static NativeDevice open(NativeNvml session, int index) {
         NvmlSymbolTable symbols = session.symbols();
         Memory out = new Memory(8);
+        long address = Pointer.nativeValue(out);
         Symbol s = symbols.chosen(Feature.HANDLE_BY_INDEX);
         check(s, s == Symbol.DEVICE_GET_HANDLE_BY_INDEX_V2
-                ? NvmlNative.DeviceGetHandleByIndexV2.nvmlDeviceGetHandleByIndex_v2(index, out)
-                : NvmlNative.DeviceGetHandleByIndex.nvmlDeviceGetHandleByIndex(index, out));
-        return new NativeDevice(session, index, out.getPointer(0), new Memory(NvmlNative.STRING_BUFFER_SIZE));
+                ? NvmlNative.DeviceGetHandleByIndexV2.nvmlDeviceGetHandleByIndex_v2(index, address)
+                : NvmlNative.DeviceGetHandleByIndex.nvmlDeviceGetHandleByIndex(index, address));
+        return new NativeDevice(session, index, out.getLong(0), new Memory(NvmlNative.STRING_BUFFER_SIZE));
     }
 
-    Pointer handle() {
+    /** The {@code nvmlDevice_t}'s address. */
+    long handle() {
         return handle;
-    }
-
-    long handleAddress() {
-        return handleAddress;
     }
 
     NativeNvml session() {
@@ -174,11 +175,11 @@ final class NativeDevice implements NvmlDevice {
 
     @Override
     public MemoryInfo memory() {
-        synchronized (lock) {
+        synchronized (this) {
             if (memoryV2) {
                 session.ensureOpen(Symbol.DEVICE_GET_MEMORY_INFO_V2.cName());
                 scratch.setInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
-                int rc = NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(handle, scratch);
+                int rc = NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(handle, buf);
                 if (rc == NvmlNative.NVML_SUCCESS) {
                     return new MemoryInfo(scratch.getLong(NvmlNative.MEMORY_V2_TOTAL),
                             scratch.getLong(NvmlNative.MEMORY_V2_USED),
@@ -191,7 +192,7 @@ final class NativeDevice implements NvmlDevice {
                 memoryV2 = false; // e.g. a driver whose header predates the v2 struct: v1 from now on
             }
             session.ensureOpen(Symbol.DEVICE_GET_MEMORY_INFO.cName());
-            check(Symbol.DEVICE_GET_MEMORY_INFO, NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(handle, scratch));
+            check(Symbol.DEVICE_GET_MEMORY_INFO, NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(handle, buf));
             return new MemoryInfo(scratch.getLong(NvmlNative.MEMORY_V1_TOTAL),
                     scratch.getLong(NvmlNative.MEMORY_V1_USED),
                     scratch.getLong(NvmlNative.MEMORY_V1_FREE),
@@ -207,10 +208,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public Optional<Bar1Memory> bar1Memory() {
         Symbol s = Symbol.DEVICE_GET_BAR1_MEMORY_INFO;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.BAR1_MEMORY)
-                    || !answered(NvmlNative.DeviceGetBar1MemoryInfo.nvmlDeviceGetBAR1MemoryInfo(handle, scratch), s)) {
+                    || !answered(NvmlNative.DeviceGetBar1MemoryInfo.nvmlDeviceGetBAR1MemoryInfo(handle, buf), s)) {
                 return Optional.empty();
             }
             return Optional.of(new Bar1Memory(scratch.getLong(NvmlNative.BAR1_TOTAL),
@@ -223,10 +224,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public Optional<Utilization> utilization() {
         Symbol s = Symbol.DEVICE_GET_UTILIZATION_RATES;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.UTILIZATION)
-                    || !answered(NvmlNative.DeviceGetUtilizationRates.nvmlDeviceGetUtilizationRates(handle, scratch), s)) {
+                    || !answered(NvmlNative.DeviceGetUtilizationRates.nvmlDeviceGetUtilizationRates(handle, buf), s)) {
                 return Optional.empty();
             }
             return Optional.of(new Utilization(scratch.getInt(NvmlNative.UTILIZATION_GPU),
@@ -237,39 +238,39 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public Optional<EngineUtilization> encoderUtilization() {
         Symbol s = Symbol.DEVICE_GET_ENCODER_UTILIZATION;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.ENCODER_UTILIZATION)
-                    || !answered(NvmlNative.DeviceGetEncoderUtilization.nvmlDeviceGetEncoderUtilization(handle, scratch, out1), s)) {
+                    || !answered(NvmlNative.DeviceGetEncoderUtilization.nvmlDeviceGetEncoderUtilization(handle, buf, out1), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new EngineUtilization(scratch.getInt(0), Integer.toUnsignedLong(out1.getInt(0))));
+            return Optional.of(new EngineUtilization(scratch.getInt(0), Integer.toUnsignedLong(scratch.getInt(8))));
         }
     }
 
     @Override
     public Optional<EngineUtilization> decoderUtilization() {
         Symbol s = Symbol.DEVICE_GET_DECODER_UTILIZATION;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.DECODER_UTILIZATION)
-                    || !answered(NvmlNative.DeviceGetDecoderUtilization.nvmlDeviceGetDecoderUtilization(handle, scratch, out1), s)) {
+                    || !answered(NvmlNative.DeviceGetDecoderUtilization.nvmlDeviceGetDecoderUtilization(handle, buf, out1), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new EngineUtilization(scratch.getInt(0), Integer.toUnsignedLong(out1.getInt(0))));
+            return Optional.of(new EngineUtilization(scratch.getInt(0), Integer.toUnsignedLong(scratch.getInt(8))));
         }
     }
 
     @Override
     public Optional<EncoderStats> encoderStats() {
         Symbol s = Symbol.DEVICE_GET_ENCODER_STATS;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.ENCODER_STATS)
-                    || !answered(NvmlNative.DeviceGetEncoderStats.nvmlDeviceGetEncoderStats(handle, scratch, out1, out2), s)) {
+                    || !answered(NvmlNative.DeviceGetEncoderStats.nvmlDeviceGetEncoderStats(handle, buf, out1, out2), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new EncoderStats(scratch.getInt(0), out1.getInt(0), out2.getInt(0)));
+            return Optional.of(new EncoderStats(scratch.getInt(0), scratch.getInt(8), scratch.getInt(16)));
         }
     }
 
@@ -278,11 +279,11 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt temperatureCelsius() {
         Symbol s = Symbol.DEVICE_GET_TEMPERATURE;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.TEMPERATURE)
                     && answered(NvmlNative.DeviceGetTemperature.nvmlDeviceGetTemperature(
-                            handle, NvmlNative.NVML_TEMPERATURE_GPU, scratch), s)
+                            handle, NvmlNative.NVML_TEMPERATURE_GPU, buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -290,11 +291,11 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt temperatureThresholdCelsius(TemperatureThreshold threshold) {
         Symbol s = Symbol.DEVICE_GET_TEMPERATURE_THRESHOLD;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.TEMPERATURE_THRESHOLD)
                     && answered(NvmlNative.DeviceGetTemperatureThreshold.nvmlDeviceGetTemperatureThreshold(
-                            handle, threshold.code(), scratch), s)
+                            handle, threshold.code(), buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -302,10 +303,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt fanSpeedPercent() {
         Symbol s = Symbol.DEVICE_GET_FAN_SPEED;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.FAN_SPEED)
-                    && answered(NvmlNative.DeviceGetFanSpeed.nvmlDeviceGetFanSpeed(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetFanSpeed.nvmlDeviceGetFanSpeed(handle, buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -313,10 +314,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalLong powerUsageMilliwatts() {
         Symbol s = Symbol.DEVICE_GET_POWER_USAGE;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.POWER_USAGE)
-                    && answered(NvmlNative.DeviceGetPowerUsage.nvmlDeviceGetPowerUsage(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetPowerUsage.nvmlDeviceGetPowerUsage(handle, buf), s)
                     ? OptionalLong.of(Integer.toUnsignedLong(scratch.getInt(0))) : OptionalLong.empty();
         }
     }
@@ -324,10 +325,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalLong enforcedPowerLimitMilliwatts() {
         Symbol s = Symbol.DEVICE_GET_ENFORCED_POWER_LIMIT;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.POWER_LIMIT)
-                    && answered(NvmlNative.DeviceGetEnforcedPowerLimit.nvmlDeviceGetEnforcedPowerLimit(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetEnforcedPowerLimit.nvmlDeviceGetEnforcedPowerLimit(handle, buf), s)
                     ? OptionalLong.of(Integer.toUnsignedLong(scratch.getInt(0))) : OptionalLong.empty();
         }
     }
@@ -335,10 +336,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalLong totalEnergyMillijoules() {
         Symbol s = Symbol.DEVICE_GET_TOTAL_ENERGY_CONSUMPTION;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.TOTAL_ENERGY)
-                    && answered(NvmlNative.DeviceGetTotalEnergyConsumption.nvmlDeviceGetTotalEnergyConsumption(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetTotalEnergyConsumption.nvmlDeviceGetTotalEnergyConsumption(handle, buf), s)
                     ? OptionalLong.of(scratch.getLong(0)) : OptionalLong.empty();
         }
     }
@@ -348,10 +349,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt clockMhz(ClockType type) {
         Symbol s = Symbol.DEVICE_GET_CLOCK_INFO;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.CLOCK)
-                    && answered(NvmlNative.DeviceGetClockInfo.nvmlDeviceGetClockInfo(handle, type.code(), scratch), s)
+                    && answered(NvmlNative.DeviceGetClockInfo.nvmlDeviceGetClockInfo(handle, type.code(), buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -359,10 +360,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt maxClockMhz(ClockType type) {
         Symbol s = Symbol.DEVICE_GET_MAX_CLOCK_INFO;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.MAX_CLOCK)
-                    && answered(NvmlNative.DeviceGetMaxClockInfo.nvmlDeviceGetMaxClockInfo(handle, type.code(), scratch), s)
+                    && answered(NvmlNative.DeviceGetMaxClockInfo.nvmlDeviceGetMaxClockInfo(handle, type.code(), buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -370,10 +371,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt performanceState() {
         Symbol s = Symbol.DEVICE_GET_PERFORMANCE_STATE;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.PERFORMANCE_STATE)
-                    || !answered(NvmlNative.DeviceGetPerformanceState.nvmlDeviceGetPerformanceState(handle, scratch), s)) {
+                    || !answered(NvmlNative.DeviceGetPerformanceState.nvmlDeviceGetPerformanceState(handle, buf), s)) {
                 return OptionalInt.empty();
             }
             int p = scratch.getInt(0);
@@ -384,14 +385,14 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalLong clockEventReasons() {
         Symbol s = symbols.chosen(Feature.CLOCK_EVENT_REASONS);
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s == null ? Symbol.DEVICE_GET_CURRENT_CLOCKS_EVENT_REASONS.cName() : s.cName());
             if (s == null) {
                 return OptionalLong.empty();
             }
             int rc = s == Symbol.DEVICE_GET_CURRENT_CLOCKS_EVENT_REASONS
-                    ? NvmlNative.DeviceGetCurrentClocksEventReasons.nvmlDeviceGetCurrentClocksEventReasons(handle, scratch)
-                    : NvmlNative.DeviceGetCurrentClocksThrottleReasons.nvmlDeviceGetCurrentClocksThrottleReasons(handle, scratch);
+                    ? NvmlNative.DeviceGetCurrentClocksEventReasons.nvmlDeviceGetCurrentClocksEventReasons(handle, buf)
+                    : NvmlNative.DeviceGetCurrentClocksThrottleReasons.nvmlDeviceGetCurrentClocksThrottleReasons(handle, buf);
             return answered(rc, s) ? OptionalLong.of(scratch.getLong(0)) : OptionalLong.empty();
         }
     }
@@ -401,10 +402,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt pcieThroughputKiBps(PcieCounter counter) {
         Symbol s = Symbol.DEVICE_GET_PCIE_THROUGHPUT;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.PCIE_THROUGHPUT)
-                    && answered(NvmlNative.DeviceGetPcieThroughput.nvmlDeviceGetPcieThroughput(handle, counter.code(), scratch), s)
+                    && answered(NvmlNative.DeviceGetPcieThroughput.nvmlDeviceGetPcieThroughput(handle, counter.code(), buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -412,10 +413,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt pcieLinkGeneration() {
         Symbol s = Symbol.DEVICE_GET_CURR_PCIE_LINK_GENERATION;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.PCIE_LINK_GENERATION)
-                    && answered(NvmlNative.DeviceGetCurrPcieLinkGeneration.nvmlDeviceGetCurrPcieLinkGeneration(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetCurrPcieLinkGeneration.nvmlDeviceGetCurrPcieLinkGeneration(handle, buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -423,10 +424,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt pcieLinkWidth() {
         Symbol s = Symbol.DEVICE_GET_CURR_PCIE_LINK_WIDTH;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.PCIE_LINK_WIDTH)
-                    && answered(NvmlNative.DeviceGetCurrPcieLinkWidth.nvmlDeviceGetCurrPcieLinkWidth(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetCurrPcieLinkWidth.nvmlDeviceGetCurrPcieLinkWidth(handle, buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -434,10 +435,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt maxPcieLinkGeneration() {
         Symbol s = Symbol.DEVICE_GET_MAX_PCIE_LINK_GENERATION;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.MAX_PCIE_LINK_GENERATION)
-                    && answered(NvmlNative.DeviceGetMaxPcieLinkGeneration.nvmlDeviceGetMaxPcieLinkGeneration(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetMaxPcieLinkGeneration.nvmlDeviceGetMaxPcieLinkGeneration(handle, buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -445,10 +446,10 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public OptionalInt maxPcieLinkWidth() {
         Symbol s = Symbol.DEVICE_GET_MAX_PCIE_LINK_WIDTH;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.MAX_PCIE_LINK_WIDTH)
-                    && answered(NvmlNative.DeviceGetMaxPcieLinkWidth.nvmlDeviceGetMaxPcieLinkWidth(handle, scratch), s)
+                    && answered(NvmlNative.DeviceGetMaxPcieLinkWidth.nvmlDeviceGetMaxPcieLinkWidth(handle, buf), s)
                     ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
         }
     }
@@ -466,7 +467,7 @@ final class NativeDevice implements NvmlDevice {
     }
 
     private List<ProcessInfo> processes(Symbol s, ProcessKind kind) {
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s == null ? "nvmlDevice" + (kind == ProcessKind.COMPUTE ? "Compute" : "Graphics")
                     + "RunningProcesses" : s.cName());
             if (s == null) {
@@ -475,14 +476,14 @@ final class NativeDevice implements NvmlDevice {
             int entry = entrySize(s);
             // Size query: a null buffer and a count of 0.
             scratch.setInt(0, 0);
-            int rc = runningProcesses(s, null);
+            int rc = runningProcesses(s, 0L);
             if (rc == NvmlNative.NVML_SUCCESS || !answered(rc, s, NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE)) {
                 return List.of(); // no process (or the driver lists none for this device)
             }
             for (int attempt = 0; attempt < LIST_ATTEMPTS; attempt++) {
                 int capacity = ensureListCapacity(scratch.getInt(0), entry, s);
                 scratch.setInt(0, capacity);
-                rc = runningProcesses(s, listBuffer);
+                rc = runningProcesses(s, listAddress);
                 if (rc == NvmlNative.NVML_SUCCESS) {
                     return decodeProcesses(Math.min(scratch.getInt(0), capacity), entry, kind);
                 }
@@ -496,20 +497,20 @@ final class NativeDevice implements NvmlDevice {
         }
     }
 
-    private int runningProcesses(Symbol s, Pointer infos) {
+    private int runningProcesses(Symbol s, long infos) {
         return switch (s) {
             case DEVICE_GET_COMPUTE_RUNNING_PROCESSES_V3 ->
-                    NvmlNative.DeviceGetComputeRunningProcessesV3.nvmlDeviceGetComputeRunningProcesses_v3(handle, scratch, infos);
+                    NvmlNative.DeviceGetComputeRunningProcessesV3.nvmlDeviceGetComputeRunningProcesses_v3(handle, buf, infos);
             case DEVICE_GET_COMPUTE_RUNNING_PROCESSES_V2 ->
-                    NvmlNative.DeviceGetComputeRunningProcessesV2.nvmlDeviceGetComputeRunningProcesses_v2(handle, scratch, infos);
+                    NvmlNative.DeviceGetComputeRunningProcessesV2.nvmlDeviceGetComputeRunningProcesses_v2(handle, buf, infos);
             case DEVICE_GET_COMPUTE_RUNNING_PROCESSES ->
-                    NvmlNative.DeviceGetComputeRunningProcesses.nvmlDeviceGetComputeRunningProcesses(handle, scratch, infos);
+                    NvmlNative.DeviceGetComputeRunningProcesses.nvmlDeviceGetComputeRunningProcesses(handle, buf, infos);
             case DEVICE_GET_GRAPHICS_RUNNING_PROCESSES_V3 ->
-                    NvmlNative.DeviceGetGraphicsRunningProcessesV3.nvmlDeviceGetGraphicsRunningProcesses_v3(handle, scratch, infos);
+                    NvmlNative.DeviceGetGraphicsRunningProcessesV3.nvmlDeviceGetGraphicsRunningProcesses_v3(handle, buf, infos);
             case DEVICE_GET_GRAPHICS_RUNNING_PROCESSES_V2 ->
-                    NvmlNative.DeviceGetGraphicsRunningProcessesV2.nvmlDeviceGetGraphicsRunningProcesses_v2(handle, scratch, infos);
+                    NvmlNative.DeviceGetGraphicsRunningProcessesV2.nvmlDeviceGetGraphicsRunningProcesses_v2(handle, buf, infos);
             case DEVICE_GET_GRAPHICS_RUNNING_PROCESSES ->
-                    NvmlNative.DeviceGetGraphicsRunningProcesses.nvmlDeviceGetGraphicsRunningProcesses(handle, scratch, infos);
+                    NvmlNative.DeviceGetGraphicsRunningProcesses.nvmlDeviceGetGraphicsRunningProcesses(handle, buf, infos);
             default -> throw new IllegalArgumentException(s.cName());
         };
     }
@@ -537,7 +538,7 @@ final class NativeDevice implements NvmlDevice {
     @Override
     public List<ProcessUtilizationSample> processUtilization(long sinceTimestampMicros) {
         Symbol s = Symbol.DEVICE_GET_PROCESS_UTILIZATION;
-        synchronized (lock) {
+        synchronized (this) {
             session.ensureOpen(s.cName());
             if (!symbols.has(Feature.PROCESS_UTILIZATION)) {
                 return List.of();
@@ -545,7 +546,7 @@ final class NativeDevice implements NvmlDevice {
             // Size query: a null buffer. NOT_FOUND means no sample newer than the timestamp (an idle GPU).
             scratch.setInt(0, 0);
             int rc = NvmlNative.DeviceGetProcessUtilization.nvmlDeviceGetProcessUtilization(
-                    handle, null, scratch, sinceTimestampMicros);
+                    handle, 0L, buf, sinceTimestampMicros);
             if (rc == NvmlNative.NVML_ERROR_NOT_FOUND || (rc == NvmlNative.NVML_SUCCESS && scratch.getInt(0) == 0)
                     || !answered(rc, s, NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE)) {
                 return List.of();
@@ -554,7 +555,7 @@ final class NativeDevice implements NvmlDevice {
                 int capacity = ensureListCapacity(scratch.getInt(0), NvmlNative.PROCESS_SAMPLE_SIZE, s);
                 scratch.setInt(0, capacity);
                 rc = NvmlNative.DeviceGetProcessUtilization.nvmlDeviceGetProcessUtilization(
-                        handle, listBuffer, scratch, sinceTimestampMicros);
+                        handle, listAddress, buf, sinceTimestampMicros);
                 if (rc == NvmlNative.NVML_SUCCESS) {
                     return decodeSamples(Math.min(scratch.getInt(0), capacity));
                 }
@@ -595,6 +596,7 @@ final class NativeDevice implements NvmlDevice {
         if (capacity < needed) {
             long bytes = Math.max(listBuffer.size() * 2, (needed + needed / 2 + 8L) * entry);
             listBuffer = new Memory(bytes);
+            listAddress = Pointer.nativeValue(listBuffer);
             capacity = bytes / entry;
         }
         return (int) Math.min(capacity, MAX_LIST_ENTRIES);

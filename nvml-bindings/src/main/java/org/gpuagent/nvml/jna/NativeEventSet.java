@@ -13,19 +13,22 @@ import org.gpuagent.nvml.jna.NvmlSymbolTable.Symbol;
 
 /**
  * An {@code nvmlEventSet_t}. Methods are synchronized so that the session's {@code close()} cannot
- * free the set while a {@link #poll} waits in the library; that close waits at most one poll
- * timeout.
+ * free the set while a {@link #poll} waits in the library (that close waits at most one poll
+ * timeout), and so that the buffers whose addresses the library writes to stay reachable.
  */
 final class NativeEventSet implements NvmlEventSet {
 
     private final NativeNvml session;
     private final NvmlSymbolTable symbols;
-    private final Pointer set;
+    /** The {@code nvmlEventSet_t}. */
+    private final long set;
     private final Memory data = new Memory(NvmlNative.EVENT_DATA_SIZE);
+    private final long dataAddress = Pointer.nativeValue(data);
     private final Memory mask = new Memory(8);
+    private final long maskAddress = Pointer.nativeValue(mask);
     private boolean freed; // guarded by this
 
-    private NativeEventSet(NativeNvml session, Pointer set) {
+    private NativeEventSet(NativeNvml session, long set) {
         this.session = session;
         this.symbols = session.symbols();
         this.set = set;
@@ -33,8 +36,8 @@ final class NativeEventSet implements NvmlEventSet {
 
     static NativeEventSet create(NativeNvml session) {
         Memory out = new Memory(8);
-        NativeDevice.check(Symbol.EVENT_SET_CREATE, NvmlNative.EventSetCreate.nvmlEventSetCreate(out));
-        return new NativeEventSet(session, out.getPointer(0));
+        NativeDevice.check(Symbol.EVENT_SET_CREATE, NvmlNative.EventSetCreate.nvmlEventSetCreate(Pointer.nativeValue(out)));
+        return new NativeEventSet(session, out.getLong(0));
     }
 
     @Override
@@ -45,7 +48,7 @@ final class NativeEventSet implements NvmlEventSet {
         }
         long wanted = eventTypes;
         if (symbols.has(Feature.SUPPORTED_EVENT_TYPES)) {
-            int rc = NvmlNative.DeviceGetSupportedEventTypes.nvmlDeviceGetSupportedEventTypes(d.handle(), mask);
+            int rc = NvmlNative.DeviceGetSupportedEventTypes.nvmlDeviceGetSupportedEventTypes(d.handle(), maskAddress);
             wanted &= NativeDevice.answered(rc, Symbol.DEVICE_GET_SUPPORTED_EVENT_TYPES) ? mask.getLong(0) : 0;
         }
         if (wanted == 0) {
@@ -63,8 +66,8 @@ final class NativeEventSet implements NvmlEventSet {
         Symbol wait = symbols.chosen(Feature.EVENT_SET_WAIT);
         ensureUsable(wait);
         int rc = wait == Symbol.EVENT_SET_WAIT_V2
-                ? NvmlNative.EventSetWaitV2.nvmlEventSetWait_v2(set, data, timeoutMillis)
-                : NvmlNative.EventSetWait.nvmlEventSetWait(set, data, timeoutMillis);
+                ? NvmlNative.EventSetWaitV2.nvmlEventSetWait_v2(set, dataAddress, timeoutMillis)
+                : NvmlNative.EventSetWait.nvmlEventSetWait(set, dataAddress, timeoutMillis);
         if (rc == NvmlNative.NVML_ERROR_TIMEOUT) {
             return Optional.empty();
         }

@@ -1,6 +1,7 @@
 package org.gpuagent.nvml.jna;
 
 import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,18 +56,20 @@ public final class NativeNvml implements Nvml {
         this.symbols = binding.symbols();
         Memory text = new Memory(NvmlNative.STRING_BUFFER_SIZE);
         Memory out = new Memory(8);
+        long textAddress = Pointer.nativeValue(text);
+        long outAddress = Pointer.nativeValue(out);
         check(Symbol.SYSTEM_GET_DRIVER_VERSION,
-                NvmlNative.SystemGetDriverVersion.nvmlSystemGetDriverVersion(text, NvmlNative.STRING_BUFFER_SIZE));
+                NvmlNative.SystemGetDriverVersion.nvmlSystemGetDriverVersion(textAddress, NvmlNative.STRING_BUFFER_SIZE));
         this.driverVersion = text.getString(0, StandardCharsets.UTF_8.name());
         check(Symbol.SYSTEM_GET_NVML_VERSION,
-                NvmlNative.SystemGetNvmlVersion.nvmlSystemGetNVMLVersion(text, NvmlNative.STRING_BUFFER_SIZE));
+                NvmlNative.SystemGetNvmlVersion.nvmlSystemGetNVMLVersion(textAddress, NvmlNative.STRING_BUFFER_SIZE));
         this.nvmlVersion = text.getString(0, StandardCharsets.UTF_8.name());
         this.cudaDriverVersion = readCudaDriverVersion(out);
 
         Symbol count = symbols.chosen(Feature.DEVICE_COUNT);
         check(count, count == Symbol.DEVICE_GET_COUNT_V2
-                ? NvmlNative.DeviceGetCountV2.nvmlDeviceGetCount_v2(out)
-                : NvmlNative.DeviceGetCount.nvmlDeviceGetCount(out));
+                ? NvmlNative.DeviceGetCountV2.nvmlDeviceGetCount_v2(outAddress)
+                : NvmlNative.DeviceGetCount.nvmlDeviceGetCount(outAddress));
         int n = out.getInt(0);
         List<NvmlDevice> list = new ArrayList<>(n);
         Map<String, NativeDevice> uuids = new HashMap<>();
@@ -246,7 +249,7 @@ public final class NativeNvml implements Nvml {
     /** The index of the device with this handle address, or -1. */
     int indexOfHandle(long address) {
         for (int i = 0; i < devices.size(); i++) {
-            if (((NativeDevice) devices.get(i)).handleAddress() == address) {
+            if (((NativeDevice) devices.get(i)).handle() == address) {
                 return i;
             }
         }
@@ -258,9 +261,10 @@ public final class NativeNvml implements Nvml {
         if (s == null) {
             return OptionalInt.empty();
         }
+        long address = Pointer.nativeValue(out);
         int rc = s == Symbol.SYSTEM_GET_CUDA_DRIVER_VERSION_V2
-                ? NvmlNative.SystemGetCudaDriverVersionV2.nvmlSystemGetCudaDriverVersion_v2(out)
-                : NvmlNative.SystemGetCudaDriverVersion.nvmlSystemGetCudaDriverVersion(out);
+                ? NvmlNative.SystemGetCudaDriverVersionV2.nvmlSystemGetCudaDriverVersion_v2(address)
+                : NvmlNative.SystemGetCudaDriverVersion.nvmlSystemGetCudaDriverVersion(address);
         return NativeDevice.answered(rc, s) ? OptionalInt.of(out.getInt(0)) : OptionalInt.empty();
     }
 

@@ -1,5 +1,6 @@
 package org.gpuagent.nvml.jna;
 
+import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import org.gpuagent.nvml.NvmlException;
@@ -38,6 +39,9 @@ final class NvmlBinding {
      * @throws IllegalStateException when this JVM is already bound to another library
      */
     static synchronized NvmlBinding bind(LoadedLibrary loaded) {
+        if (Native.POINTER_SIZE != 8) {
+            throw new IllegalStateException("NVML needs a 64-bit JVM (pointers are passed as 64-bit addresses)");
+        }
         long init;
         try {
             init = Pointer.nativeValue(loaded.library().getFunction("nvmlInit_v2"));

@@ -1,7 +1,5 @@
 package org.gpuagent.nvml.jna;
 
-import com.sun.jna.Pointer;
-
 /**
  * The C functions of libnvidia-ml the binding calls, direct-mapped, with the C names and the
  * struct layouts they fill. Nothing outside this package sees them.
@@ -14,8 +12,12 @@ import com.sun.jna.Pointer;
  *
  * <p>Type mapping: {@code nvmlReturn_t} and C enums are {@code int}; {@code unsigned int} is
  * {@code int} (read back with {@link Integer#toUnsignedLong}); {@code unsigned long long} is
- * {@code long}; handles ({@code nvmlDevice_t}, {@code nvmlEventSet_t}) and out-parameters are
- * {@link Pointer}s into reused native buffers.
+ * {@code long}. Every pointer (the handles {@code nvmlDevice_t} and {@code nvmlEventSet_t}, and
+ * the out-parameters, which point into reused {@code Memory} buffers) is passed as its 64-bit
+ * address in a {@code long}, 0 for NULL: JNA converts each {@code Pointer} argument with a JNI
+ * field read, which measured about 10 ns per argument per call, while a {@code long} goes
+ * through as is. The caller keeps the {@code Memory} behind an address reachable across the call
+ * (a field, or a local used after it). {@link NvmlBinding} refuses a 32-bit JVM.
  */
 final class NvmlNative {
     private NvmlNative() {
@@ -117,226 +119,226 @@ final class NvmlNative {
     }
 
     static final class SystemGetDriverVersion {
-        static native int nvmlSystemGetDriverVersion(Pointer version, int length);
+        static native int nvmlSystemGetDriverVersion(long version, int length);
     }
 
     static final class SystemGetNvmlVersion {
-        static native int nvmlSystemGetNVMLVersion(Pointer version, int length);
+        static native int nvmlSystemGetNVMLVersion(long version, int length);
     }
 
     static final class SystemGetCudaDriverVersionV2 {
-        static native int nvmlSystemGetCudaDriverVersion_v2(Pointer cudaDriverVersion);
+        static native int nvmlSystemGetCudaDriverVersion_v2(long cudaDriverVersion);
     }
 
     static final class SystemGetCudaDriverVersion {
-        static native int nvmlSystemGetCudaDriverVersion(Pointer cudaDriverVersion);
+        static native int nvmlSystemGetCudaDriverVersion(long cudaDriverVersion);
     }
 
     // ---- enumeration and identity ----
 
     static final class DeviceGetCountV2 {
-        static native int nvmlDeviceGetCount_v2(Pointer deviceCount);
+        static native int nvmlDeviceGetCount_v2(long deviceCount);
     }
 
     static final class DeviceGetCount {
-        static native int nvmlDeviceGetCount(Pointer deviceCount);
+        static native int nvmlDeviceGetCount(long deviceCount);
     }
 
     static final class DeviceGetHandleByIndexV2 {
-        static native int nvmlDeviceGetHandleByIndex_v2(int index, Pointer device);
+        static native int nvmlDeviceGetHandleByIndex_v2(int index, long device);
     }
 
     static final class DeviceGetHandleByIndex {
-        static native int nvmlDeviceGetHandleByIndex(int index, Pointer device);
+        static native int nvmlDeviceGetHandleByIndex(int index, long device);
     }
 
     static final class DeviceGetUuid {
-        static native int nvmlDeviceGetUUID(Pointer device, Pointer uuid, int length);
+        static native int nvmlDeviceGetUUID(long device, long uuid, int length);
     }
 
     static final class DeviceGetName {
-        static native int nvmlDeviceGetName(Pointer device, Pointer name, int length);
+        static native int nvmlDeviceGetName(long device, long name, int length);
     }
 
     static final class DeviceGetBrand {
-        static native int nvmlDeviceGetBrand(Pointer device, Pointer type);
+        static native int nvmlDeviceGetBrand(long device, long type);
     }
 
     static final class DeviceGetPciInfoV3 {
-        static native int nvmlDeviceGetPciInfo_v3(Pointer device, Pointer pci);
+        static native int nvmlDeviceGetPciInfo_v3(long device, long pci);
     }
 
     static final class DeviceGetPciInfoV2 {
-        static native int nvmlDeviceGetPciInfo_v2(Pointer device, Pointer pci);
+        static native int nvmlDeviceGetPciInfo_v2(long device, long pci);
     }
 
     static final class DeviceGetSerial {
-        static native int nvmlDeviceGetSerial(Pointer device, Pointer serial, int length);
+        static native int nvmlDeviceGetSerial(long device, long serial, int length);
     }
 
     static final class DeviceGetVbiosVersion {
-        static native int nvmlDeviceGetVbiosVersion(Pointer device, Pointer version, int length);
+        static native int nvmlDeviceGetVbiosVersion(long device, long version, int length);
     }
 
     static final class DeviceGetCudaComputeCapability {
-        static native int nvmlDeviceGetCudaComputeCapability(Pointer device, Pointer major, Pointer minor);
+        static native int nvmlDeviceGetCudaComputeCapability(long device, long major, long minor);
     }
 
     // ---- memory and utilization ----
 
     static final class DeviceGetMemoryInfoV2 {
-        static native int nvmlDeviceGetMemoryInfo_v2(Pointer device, Pointer memory);
+        static native int nvmlDeviceGetMemoryInfo_v2(long device, long memory);
     }
 
     static final class DeviceGetMemoryInfo {
-        static native int nvmlDeviceGetMemoryInfo(Pointer device, Pointer memory);
+        static native int nvmlDeviceGetMemoryInfo(long device, long memory);
     }
 
     static final class DeviceGetBar1MemoryInfo {
-        static native int nvmlDeviceGetBAR1MemoryInfo(Pointer device, Pointer bar1Memory);
+        static native int nvmlDeviceGetBAR1MemoryInfo(long device, long bar1Memory);
     }
 
     static final class DeviceGetUtilizationRates {
-        static native int nvmlDeviceGetUtilizationRates(Pointer device, Pointer utilization);
+        static native int nvmlDeviceGetUtilizationRates(long device, long utilization);
     }
 
     static final class DeviceGetEncoderUtilization {
-        static native int nvmlDeviceGetEncoderUtilization(Pointer device, Pointer utilization, Pointer samplingPeriodUs);
+        static native int nvmlDeviceGetEncoderUtilization(long device, long utilization, long samplingPeriodUs);
     }
 
     static final class DeviceGetDecoderUtilization {
-        static native int nvmlDeviceGetDecoderUtilization(Pointer device, Pointer utilization, Pointer samplingPeriodUs);
+        static native int nvmlDeviceGetDecoderUtilization(long device, long utilization, long samplingPeriodUs);
     }
 
     static final class DeviceGetEncoderStats {
-        static native int nvmlDeviceGetEncoderStats(Pointer device, Pointer sessionCount, Pointer averageFps,
-                                                    Pointer averageLatency);
+        static native int nvmlDeviceGetEncoderStats(long device, long sessionCount, long averageFps,
+                                                    long averageLatency);
     }
 
     // ---- thermals and power ----
 
     static final class DeviceGetTemperature {
-        static native int nvmlDeviceGetTemperature(Pointer device, int sensorType, Pointer temp);
+        static native int nvmlDeviceGetTemperature(long device, int sensorType, long temp);
     }
 
     static final class DeviceGetTemperatureThreshold {
-        static native int nvmlDeviceGetTemperatureThreshold(Pointer device, int thresholdType, Pointer temp);
+        static native int nvmlDeviceGetTemperatureThreshold(long device, int thresholdType, long temp);
     }
 
     static final class DeviceGetFanSpeed {
-        static native int nvmlDeviceGetFanSpeed(Pointer device, Pointer speed);
+        static native int nvmlDeviceGetFanSpeed(long device, long speed);
     }
 
     static final class DeviceGetPowerUsage {
-        static native int nvmlDeviceGetPowerUsage(Pointer device, Pointer power);
+        static native int nvmlDeviceGetPowerUsage(long device, long power);
     }
 
     static final class DeviceGetEnforcedPowerLimit {
-        static native int nvmlDeviceGetEnforcedPowerLimit(Pointer device, Pointer limit);
+        static native int nvmlDeviceGetEnforcedPowerLimit(long device, long limit);
     }
 
     static final class DeviceGetTotalEnergyConsumption {
-        static native int nvmlDeviceGetTotalEnergyConsumption(Pointer device, Pointer energy);
+        static native int nvmlDeviceGetTotalEnergyConsumption(long device, long energy);
     }
 
     // ---- clocks and performance ----
 
     static final class DeviceGetClockInfo {
-        static native int nvmlDeviceGetClockInfo(Pointer device, int type, Pointer clock);
+        static native int nvmlDeviceGetClockInfo(long device, int type, long clock);
     }
 
     static final class DeviceGetMaxClockInfo {
-        static native int nvmlDeviceGetMaxClockInfo(Pointer device, int type, Pointer clock);
+        static native int nvmlDeviceGetMaxClockInfo(long device, int type, long clock);
     }
 
     static final class DeviceGetPerformanceState {
-        static native int nvmlDeviceGetPerformanceState(Pointer device, Pointer pState);
+        static native int nvmlDeviceGetPerformanceState(long device, long pState);
     }
 
     static final class DeviceGetCurrentClocksEventReasons {
-        static native int nvmlDeviceGetCurrentClocksEventReasons(Pointer device, Pointer clocksEventReasons);
+        static native int nvmlDeviceGetCurrentClocksEventReasons(long device, long clocksEventReasons);
     }
 
     static final class DeviceGetCurrentClocksThrottleReasons {
-        static native int nvmlDeviceGetCurrentClocksThrottleReasons(Pointer device, Pointer clocksThrottleReasons);
+        static native int nvmlDeviceGetCurrentClocksThrottleReasons(long device, long clocksThrottleReasons);
     }
 
     // ---- PCIe ----
 
     static final class DeviceGetPcieThroughput {
-        static native int nvmlDeviceGetPcieThroughput(Pointer device, int counter, Pointer value);
+        static native int nvmlDeviceGetPcieThroughput(long device, int counter, long value);
     }
 
     static final class DeviceGetCurrPcieLinkGeneration {
-        static native int nvmlDeviceGetCurrPcieLinkGeneration(Pointer device, Pointer currLinkGen);
+        static native int nvmlDeviceGetCurrPcieLinkGeneration(long device, long currLinkGen);
     }
 
     static final class DeviceGetCurrPcieLinkWidth {
-        static native int nvmlDeviceGetCurrPcieLinkWidth(Pointer device, Pointer currLinkWidth);
+        static native int nvmlDeviceGetCurrPcieLinkWidth(long device, long currLinkWidth);
     }
 
     static final class DeviceGetMaxPcieLinkGeneration {
-        static native int nvmlDeviceGetMaxPcieLinkGeneration(Pointer device, Pointer maxLinkGen);
+        static native int nvmlDeviceGetMaxPcieLinkGeneration(long device, long maxLinkGen);
     }
 
     static final class DeviceGetMaxPcieLinkWidth {
-        static native int nvmlDeviceGetMaxPcieLinkWidth(Pointer device, Pointer maxLinkWidth);
+        static native int nvmlDeviceGetMaxPcieLinkWidth(long device, long maxLinkWidth);
     }
 
     // ---- processes ----
 
     static final class DeviceGetComputeRunningProcessesV3 {
-        static native int nvmlDeviceGetComputeRunningProcesses_v3(Pointer device, Pointer infoCount, Pointer infos);
+        static native int nvmlDeviceGetComputeRunningProcesses_v3(long device, long infoCount, long infos);
     }
 
     static final class DeviceGetComputeRunningProcessesV2 {
-        static native int nvmlDeviceGetComputeRunningProcesses_v2(Pointer device, Pointer infoCount, Pointer infos);
+        static native int nvmlDeviceGetComputeRunningProcesses_v2(long device, long infoCount, long infos);
     }
 
     static final class DeviceGetComputeRunningProcesses {
-        static native int nvmlDeviceGetComputeRunningProcesses(Pointer device, Pointer infoCount, Pointer infos);
+        static native int nvmlDeviceGetComputeRunningProcesses(long device, long infoCount, long infos);
     }
 
     static final class DeviceGetGraphicsRunningProcessesV3 {
-        static native int nvmlDeviceGetGraphicsRunningProcesses_v3(Pointer device, Pointer infoCount, Pointer infos);
+        static native int nvmlDeviceGetGraphicsRunningProcesses_v3(long device, long infoCount, long infos);
     }
 
     static final class DeviceGetGraphicsRunningProcessesV2 {
-        static native int nvmlDeviceGetGraphicsRunningProcesses_v2(Pointer device, Pointer infoCount, Pointer infos);
+        static native int nvmlDeviceGetGraphicsRunningProcesses_v2(long device, long infoCount, long infos);
     }
 
     static final class DeviceGetGraphicsRunningProcesses {
-        static native int nvmlDeviceGetGraphicsRunningProcesses(Pointer device, Pointer infoCount, Pointer infos);
+        static native int nvmlDeviceGetGraphicsRunningProcesses(long device, long infoCount, long infos);
     }
 
     static final class DeviceGetProcessUtilization {
-        static native int nvmlDeviceGetProcessUtilization(Pointer device, Pointer utilization,
-                                                          Pointer processSamplesCount, long lastSeenTimeStamp);
+        static native int nvmlDeviceGetProcessUtilization(long device, long utilization,
+                                                          long processSamplesCount, long lastSeenTimeStamp);
     }
 
     // ---- events ----
 
     static final class EventSetCreate {
-        static native int nvmlEventSetCreate(Pointer set);
+        static native int nvmlEventSetCreate(long set);
     }
 
     static final class DeviceGetSupportedEventTypes {
-        static native int nvmlDeviceGetSupportedEventTypes(Pointer device, Pointer eventTypes);
+        static native int nvmlDeviceGetSupportedEventTypes(long device, long eventTypes);
     }
 
     static final class DeviceRegisterEvents {
-        static native int nvmlDeviceRegisterEvents(Pointer device, long eventTypes, Pointer set);
+        static native int nvmlDeviceRegisterEvents(long device, long eventTypes, long set);
     }
 
     static final class EventSetWaitV2 {
-        static native int nvmlEventSetWait_v2(Pointer set, Pointer data, int timeoutms);
+        static native int nvmlEventSetWait_v2(long set, long data, int timeoutms);
     }
 
     static final class EventSetWait {
-        static native int nvmlEventSetWait(Pointer set, Pointer data, int timeoutms);
+        static native int nvmlEventSetWait(long set, long data, int timeoutms);
     }
 
     static final class EventSetFree {
-        static native int nvmlEventSetFree(Pointer set);
+        static native int nvmlEventSetFree(long set);
     }
 }
