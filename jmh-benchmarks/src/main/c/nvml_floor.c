@@ -4,8 +4,9 @@
  *
  * Usage: nvml_floor LIBRARY [ITERATIONS [ROUNDS [DEVICE]]]
  * For each call it runs a warm-up of ITERATIONS/10 calls, then ROUNDS rounds of ITERATIONS calls,
- * and prints the median round as one line:
- *   floor call=<name> function=<C function> ns_per_op=<median> calls_per_op=<n> iterations=<n> rounds=<n>
+ * and prints the median round (and the best, which a busy machine disturbs least) as one line:
+ *   floor call=<name> function=<C function> ns_per_op=<median> ns_best=<fastest round> calls_per_op=<n>
+ *         iterations=<n> rounds=<n>
  * "errorString" is nvmlErrorString, a table lookup: the bare cost of a call into the library.
  * "computeProcesses" is one list read: the size query and the fill (two calls per op), as the
  * binding does it. Exit status 2 on a usage error, 1 when a call fails.
@@ -113,8 +114,8 @@ static int measure(const char *name, const char *function, int calls_per_op, int
         per_op[r] = (now_ns() - start) / (double)iterations;
     }
     qsort(per_op, (size_t)rounds, sizeof per_op[0], compare_doubles);
-    printf("floor call=%s function=%s ns_per_op=%.1f calls_per_op=%d iterations=%ld rounds=%d\n",
-           name, function, per_op[rounds / 2], calls_per_op, iterations, rounds);
+    printf("floor call=%s function=%s ns_per_op=%.1f ns_best=%.1f calls_per_op=%d iterations=%ld rounds=%d\n",
+           name, function, per_op[rounds / 2], per_op[0], calls_per_op, iterations, rounds);
     return 0;
 }
 

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class NvmlBindingBenchSmokeTest {
 
     private static final Pattern FLOOR_LINE = Pattern.compile(
-            "^floor call=(\\w+) function=(\\w+) ns_per_op=([0-9.]+) calls_per_op=(\\d) iterations=1000 rounds=1$");
+            "^floor call=(\\w+) function=(\\w+) ns_per_op=([0-9.]+) ns_best=([0-9.]+) calls_per_op=(\\d) iterations=1000 rounds=1$");
 
     @TempDir
     Path tmp;

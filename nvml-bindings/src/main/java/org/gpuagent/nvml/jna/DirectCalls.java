@@ -2,6 +2,8 @@ package org.gpuagent.nvml.jna;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.gpuagent.nvml.jna.NvmlSymbolTable.Feature;
 import org.gpuagent.nvml.jna.NvmlSymbolTable.Symbol;
 
@@ -19,8 +21,10 @@ public final class DirectCalls {
 
     private final long device;
     private final Memory buffer = new Memory(64);
+    private final ByteBuffer bufferView = buffer.getByteBuffer(0, buffer.size()).order(ByteOrder.nativeOrder());
     private final long bufferAddress = Pointer.nativeValue(buffer);
     private final Memory count = new Memory(8);
+    private final ByteBuffer countView = count.getByteBuffer(0, count.size()).order(ByteOrder.nativeOrder());
     private final long countAddress = Pointer.nativeValue(count);
     private final Symbol memory;
     private final Symbol computeProcesses;
@@ -48,7 +52,7 @@ public final class DirectCalls {
     /** {@code nvmlDeviceGetMemoryInfo_v2} (version field set) or the v1 call. */
     public int memoryInfo() {
         if (memory == Symbol.DEVICE_GET_MEMORY_INFO_V2) {
-            buffer.setInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
+            bufferView.putInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
             return NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(device, bufferAddress);
         }
         return NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(device, bufferAddress);
@@ -79,24 +83,24 @@ public final class DirectCalls {
         if (computeProcesses == null) {
             return NvmlNative.NVML_ERROR_FUNCTION_NOT_FOUND;
         }
-        count.setInt(0, 0);
+        countView.putInt(0, 0);
         int rc = processes(0L);
         if (rc != NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE) {
             return rc;
         }
-        int needed = count.getInt(0);
+        int needed = countView.getInt(0);
         int entry = NativeDevice.entrySize(computeProcesses);
         if ((long) needed * entry > processes.size()) {
             processes = new Memory(2L * needed * entry);
             processesAddress = Pointer.nativeValue(processes);
         }
-        count.setInt(0, (int) (processes.size() / entry));
+        countView.putInt(0, (int) (processes.size() / entry));
         return processes(processesAddress);
     }
 
     /** The value the last {@link #temperature()} or {@link #utilizationRates()} wrote first. */
     public int lastInt() {
-        return buffer.getInt(0);
+        return bufferView.getInt(0);
     }
 
     private int processes(long infos) {

@@ -2,6 +2,8 @@ package org.gpuagent.nvml.jna;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -56,13 +58,19 @@ final class NativeDevice implements NvmlDevice {
     private final Optional<String> vbiosVersion;
     private final Optional<ComputeCapability> computeCapability;
 
-    /** Struct results and out-parameters: the first at {@link #buf}, more at {@link #out1} and {@link #out2}. */
+    /**
+     * Struct results and out-parameters: the first at {@link #buf}, more at {@link #out1} and
+     * {@link #out2}. Read and written through {@link #view}, a direct buffer over the same memory:
+     * plain Java, where each of {@code Memory}'s own accessors is a JNI call.
+     */
     private final Memory scratch = new Memory(128);
+    private final ByteBuffer view = scratch.getByteBuffer(0, scratch.size()).order(ByteOrder.nativeOrder());
     private final long buf = Pointer.nativeValue(scratch);
     private final long out1 = buf + 8;
     private final long out2 = buf + 16;
     /** Process and sample lists; replaced by a larger one when a list outgrows it. */
     private Memory listBuffer = new Memory(32L * NvmlNative.PROCESS_SAMPLE_SIZE);
+    private ByteBuffer listView = listBuffer.getByteBuffer(0, listBuffer.size()).order(ByteOrder.nativeOrder());
     private long listAddress = Pointer.nativeValue(listBuffer);
     /** Cleared for good if the driver refuses the v2 memory struct at run time. Guarded by this. */
     private boolean memoryV2;
@@ -92,7 +100,7 @@ final class NativeDevice implements NvmlDevice {
         Brand b = Brand.UNKNOWN;
         if (symbols.has(Feature.BRAND)
                 && answered(NvmlNative.DeviceGetBrand.nvmlDeviceGetBrand(handle, buf), Symbol.DEVICE_GET_BRAND)) {
-            b = Brand.fromCode(scratch.getInt(0));
+            b = Brand.fromCode(view.getInt(0));
         }
         this.brand = b;
         this.serial = symbols.has(Feature.SERIAL)
@@ -105,7 +113,7 @@ final class NativeDevice implements NvmlDevice {
         this.computeCapability = symbols.has(Feature.COMPUTE_CAPABILITY)
                 && answered(NvmlNative.DeviceGetCudaComputeCapability.nvmlDeviceGetCudaComputeCapability(handle, buf, out1),
                         Symbol.DEVICE_GET_CUDA_COMPUTE_CAPABILITY)
-                ? Optional.of(new ComputeCapability(scratch.getInt(0), scratch.getInt(8))) : Optional.empty();
+                ? Optional.of(new ComputeCapability(view.getInt(0), view.getInt(8))) : Optional.empty();
     }
 
     /** Gets the handle for {@code index} and reads the device's identity. */
@@ -178,13 +186,13 @@ final class NativeDevice implements NvmlDevice {
         synchronized (this) {
             if (memoryV2) {
                 session.ensureOpen(Symbol.DEVICE_GET_MEMORY_INFO_V2.cName());
-                scratch.setInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
+                view.putInt(NvmlNative.MEMORY_V2_VERSION_FIELD, NvmlNative.MEMORY_V2_VERSION);
                 int rc = NvmlNative.DeviceGetMemoryInfoV2.nvmlDeviceGetMemoryInfo_v2(handle, buf);
                 if (rc == NvmlNative.NVML_SUCCESS) {
-                    return new MemoryInfo(scratch.getLong(NvmlNative.MEMORY_V2_TOTAL),
-                            scratch.getLong(NvmlNative.MEMORY_V2_USED),
-                            scratch.getLong(NvmlNative.MEMORY_V2_FREE),
-                            OptionalLong.of(scratch.getLong(NvmlNative.MEMORY_V2_RESERVED)));
+                    return new MemoryInfo(view.getLong(NvmlNative.MEMORY_V2_TOTAL),
+                            view.getLong(NvmlNative.MEMORY_V2_USED),
+                            view.getLong(NvmlNative.MEMORY_V2_FREE),
+                            OptionalLong.of(view.getLong(NvmlNative.MEMORY_V2_RESERVED)));
                 }
                 if (!refusesVersionedStruct(rc) || !symbols.has(Feature.MEMORY_V1)) {
                     throw new NvmlException(Symbol.DEVICE_GET_MEMORY_INFO_V2.cName(), rc);
@@ -193,9 +201,9 @@ final class NativeDevice implements NvmlDevice {
             }
             session.ensureOpen(Symbol.DEVICE_GET_MEMORY_INFO.cName());
             check(Symbol.DEVICE_GET_MEMORY_INFO, NvmlNative.DeviceGetMemoryInfo.nvmlDeviceGetMemoryInfo(handle, buf));
-            return new MemoryInfo(scratch.getLong(NvmlNative.MEMORY_V1_TOTAL),
-                    scratch.getLong(NvmlNative.MEMORY_V1_USED),
-                    scratch.getLong(NvmlNative.MEMORY_V1_FREE),
+            return new MemoryInfo(view.getLong(NvmlNative.MEMORY_V1_TOTAL),
+                    view.getLong(NvmlNative.MEMORY_V1_USED),
+                    view.getLong(NvmlNative.MEMORY_V1_FREE),
                     OptionalLong.empty());
         }
     }
@@ -214,8 +222,8 @@ final class NativeDevice implements NvmlDevice {
                     || !answered(NvmlNative.DeviceGetBar1MemoryInfo.nvmlDeviceGetBAR1MemoryInfo(handle, buf), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new Bar1Memory(scratch.getLong(NvmlNative.BAR1_TOTAL),
-                    scratch.getLong(NvmlNative.BAR1_USED), scratch.getLong(NvmlNative.BAR1_FREE)));
+            return Optional.of(new Bar1Memory(view.getLong(NvmlNative.BAR1_TOTAL),
+                    view.getLong(NvmlNative.BAR1_USED), view.getLong(NvmlNative.BAR1_FREE)));
         }
     }
 
@@ -230,8 +238,8 @@ final class NativeDevice implements NvmlDevice {
                     || !answered(NvmlNative.DeviceGetUtilizationRates.nvmlDeviceGetUtilizationRates(handle, buf), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new Utilization(scratch.getInt(NvmlNative.UTILIZATION_GPU),
-                    scratch.getInt(NvmlNative.UTILIZATION_MEMORY)));
+            return Optional.of(new Utilization(view.getInt(NvmlNative.UTILIZATION_GPU),
+                    view.getInt(NvmlNative.UTILIZATION_MEMORY)));
         }
     }
 
@@ -244,7 +252,7 @@ final class NativeDevice implements NvmlDevice {
                     || !answered(NvmlNative.DeviceGetEncoderUtilization.nvmlDeviceGetEncoderUtilization(handle, buf, out1), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new EngineUtilization(scratch.getInt(0), Integer.toUnsignedLong(scratch.getInt(8))));
+            return Optional.of(new EngineUtilization(view.getInt(0), Integer.toUnsignedLong(view.getInt(8))));
         }
     }
 
@@ -257,7 +265,7 @@ final class NativeDevice implements NvmlDevice {
                     || !answered(NvmlNative.DeviceGetDecoderUtilization.nvmlDeviceGetDecoderUtilization(handle, buf, out1), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new EngineUtilization(scratch.getInt(0), Integer.toUnsignedLong(scratch.getInt(8))));
+            return Optional.of(new EngineUtilization(view.getInt(0), Integer.toUnsignedLong(view.getInt(8))));
         }
     }
 
@@ -270,7 +278,7 @@ final class NativeDevice implements NvmlDevice {
                     || !answered(NvmlNative.DeviceGetEncoderStats.nvmlDeviceGetEncoderStats(handle, buf, out1, out2), s)) {
                 return Optional.empty();
             }
-            return Optional.of(new EncoderStats(scratch.getInt(0), scratch.getInt(8), scratch.getInt(16)));
+            return Optional.of(new EncoderStats(view.getInt(0), view.getInt(8), view.getInt(16)));
         }
     }
 
@@ -284,7 +292,7 @@ final class NativeDevice implements NvmlDevice {
             return symbols.has(Feature.TEMPERATURE)
                     && answered(NvmlNative.DeviceGetTemperature.nvmlDeviceGetTemperature(
                             handle, NvmlNative.NVML_TEMPERATURE_GPU, buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -296,7 +304,7 @@ final class NativeDevice implements NvmlDevice {
             return symbols.has(Feature.TEMPERATURE_THRESHOLD)
                     && answered(NvmlNative.DeviceGetTemperatureThreshold.nvmlDeviceGetTemperatureThreshold(
                             handle, threshold.code(), buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -307,7 +315,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.FAN_SPEED)
                     && answered(NvmlNative.DeviceGetFanSpeed.nvmlDeviceGetFanSpeed(handle, buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -318,7 +326,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.POWER_USAGE)
                     && answered(NvmlNative.DeviceGetPowerUsage.nvmlDeviceGetPowerUsage(handle, buf), s)
-                    ? OptionalLong.of(Integer.toUnsignedLong(scratch.getInt(0))) : OptionalLong.empty();
+                    ? OptionalLong.of(Integer.toUnsignedLong(view.getInt(0))) : OptionalLong.empty();
         }
     }
 
@@ -329,7 +337,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.POWER_LIMIT)
                     && answered(NvmlNative.DeviceGetEnforcedPowerLimit.nvmlDeviceGetEnforcedPowerLimit(handle, buf), s)
-                    ? OptionalLong.of(Integer.toUnsignedLong(scratch.getInt(0))) : OptionalLong.empty();
+                    ? OptionalLong.of(Integer.toUnsignedLong(view.getInt(0))) : OptionalLong.empty();
         }
     }
 
@@ -340,7 +348,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.TOTAL_ENERGY)
                     && answered(NvmlNative.DeviceGetTotalEnergyConsumption.nvmlDeviceGetTotalEnergyConsumption(handle, buf), s)
-                    ? OptionalLong.of(scratch.getLong(0)) : OptionalLong.empty();
+                    ? OptionalLong.of(view.getLong(0)) : OptionalLong.empty();
         }
     }
 
@@ -353,7 +361,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.CLOCK)
                     && answered(NvmlNative.DeviceGetClockInfo.nvmlDeviceGetClockInfo(handle, type.code(), buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -364,7 +372,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.MAX_CLOCK)
                     && answered(NvmlNative.DeviceGetMaxClockInfo.nvmlDeviceGetMaxClockInfo(handle, type.code(), buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -377,7 +385,7 @@ final class NativeDevice implements NvmlDevice {
                     || !answered(NvmlNative.DeviceGetPerformanceState.nvmlDeviceGetPerformanceState(handle, buf), s)) {
                 return OptionalInt.empty();
             }
-            int p = scratch.getInt(0);
+            int p = view.getInt(0);
             return p < 0 || p >= NvmlNative.NVML_PSTATE_UNKNOWN ? OptionalInt.empty() : OptionalInt.of(p);
         }
     }
@@ -393,7 +401,7 @@ final class NativeDevice implements NvmlDevice {
             int rc = s == Symbol.DEVICE_GET_CURRENT_CLOCKS_EVENT_REASONS
                     ? NvmlNative.DeviceGetCurrentClocksEventReasons.nvmlDeviceGetCurrentClocksEventReasons(handle, buf)
                     : NvmlNative.DeviceGetCurrentClocksThrottleReasons.nvmlDeviceGetCurrentClocksThrottleReasons(handle, buf);
-            return answered(rc, s) ? OptionalLong.of(scratch.getLong(0)) : OptionalLong.empty();
+            return answered(rc, s) ? OptionalLong.of(view.getLong(0)) : OptionalLong.empty();
         }
     }
 
@@ -406,7 +414,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.PCIE_THROUGHPUT)
                     && answered(NvmlNative.DeviceGetPcieThroughput.nvmlDeviceGetPcieThroughput(handle, counter.code(), buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -417,7 +425,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.PCIE_LINK_GENERATION)
                     && answered(NvmlNative.DeviceGetCurrPcieLinkGeneration.nvmlDeviceGetCurrPcieLinkGeneration(handle, buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -428,7 +436,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.PCIE_LINK_WIDTH)
                     && answered(NvmlNative.DeviceGetCurrPcieLinkWidth.nvmlDeviceGetCurrPcieLinkWidth(handle, buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -439,7 +447,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.MAX_PCIE_LINK_GENERATION)
                     && answered(NvmlNative.DeviceGetMaxPcieLinkGeneration.nvmlDeviceGetMaxPcieLinkGeneration(handle, buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -450,7 +458,7 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.MAX_PCIE_LINK_WIDTH)
                     && answered(NvmlNative.DeviceGetMaxPcieLinkWidth.nvmlDeviceGetMaxPcieLinkWidth(handle, buf), s)
-                    ? OptionalInt.of(scratch.getInt(0)) : OptionalInt.empty();
+                    ? OptionalInt.of(view.getInt(0)) : OptionalInt.empty();
         }
     }
 
@@ -475,17 +483,17 @@ final class NativeDevice implements NvmlDevice {
             }
             int entry = entrySize(s);
             // Size query: a null buffer and a count of 0.
-            scratch.setInt(0, 0);
+            view.putInt(0, 0);
             int rc = runningProcesses(s, 0L);
             if (rc == NvmlNative.NVML_SUCCESS || !answered(rc, s, NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE)) {
                 return List.of(); // no process (or the driver lists none for this device)
             }
             for (int attempt = 0; attempt < LIST_ATTEMPTS; attempt++) {
-                int capacity = ensureListCapacity(scratch.getInt(0), entry, s);
-                scratch.setInt(0, capacity);
+                int capacity = ensureListCapacity(view.getInt(0), entry, s);
+                view.putInt(0, capacity);
                 rc = runningProcesses(s, listAddress);
                 if (rc == NvmlNative.NVML_SUCCESS) {
-                    return decodeProcesses(Math.min(scratch.getInt(0), capacity), entry, kind);
+                    return decodeProcesses(Math.min(view.getInt(0), capacity), entry, kind);
                 }
                 if (!answered(rc, s, NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE)) {
                     return List.of();
@@ -527,9 +535,9 @@ final class NativeDevice implements NvmlDevice {
         }
         ProcessInfo[] out = new ProcessInfo[count];
         for (int i = 0; i < count; i++) {
-            long base = (long) i * entry;
-            long used = listBuffer.getLong(base + NvmlNative.PROCESS_INFO_USED_GPU_MEMORY);
-            out[i] = new ProcessInfo(listBuffer.getInt(base + NvmlNative.PROCESS_INFO_PID),
+            int base = i * entry;
+            long used = listView.getLong(base + NvmlNative.PROCESS_INFO_USED_GPU_MEMORY);
+            out[i] = new ProcessInfo(listView.getInt(base + NvmlNative.PROCESS_INFO_PID),
                     used == NvmlNative.NVML_VALUE_NOT_AVAILABLE ? OptionalLong.empty() : OptionalLong.of(used), kind);
         }
         return List.of(out);
@@ -544,20 +552,20 @@ final class NativeDevice implements NvmlDevice {
                 return List.of();
             }
             // Size query: a null buffer. NOT_FOUND means no sample newer than the timestamp (an idle GPU).
-            scratch.setInt(0, 0);
+            view.putInt(0, 0);
             int rc = NvmlNative.DeviceGetProcessUtilization.nvmlDeviceGetProcessUtilization(
                     handle, 0L, buf, sinceTimestampMicros);
-            if (rc == NvmlNative.NVML_ERROR_NOT_FOUND || (rc == NvmlNative.NVML_SUCCESS && scratch.getInt(0) == 0)
+            if (rc == NvmlNative.NVML_ERROR_NOT_FOUND || (rc == NvmlNative.NVML_SUCCESS && view.getInt(0) == 0)
                     || !answered(rc, s, NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE)) {
                 return List.of();
             }
             for (int attempt = 0; attempt < LIST_ATTEMPTS; attempt++) {
-                int capacity = ensureListCapacity(scratch.getInt(0), NvmlNative.PROCESS_SAMPLE_SIZE, s);
-                scratch.setInt(0, capacity);
+                int capacity = ensureListCapacity(view.getInt(0), NvmlNative.PROCESS_SAMPLE_SIZE, s);
+                view.putInt(0, capacity);
                 rc = NvmlNative.DeviceGetProcessUtilization.nvmlDeviceGetProcessUtilization(
                         handle, listAddress, buf, sinceTimestampMicros);
                 if (rc == NvmlNative.NVML_SUCCESS) {
-                    return decodeSamples(Math.min(scratch.getInt(0), capacity));
+                    return decodeSamples(Math.min(view.getInt(0), capacity));
                 }
                 if (rc == NvmlNative.NVML_ERROR_NOT_FOUND || !answered(rc, s, NvmlNative.NVML_ERROR_INSUFFICIENT_SIZE)) {
                     return List.of();
@@ -574,14 +582,14 @@ final class NativeDevice implements NvmlDevice {
         }
         ProcessUtilizationSample[] out = new ProcessUtilizationSample[count];
         for (int i = 0; i < count; i++) {
-            long base = (long) i * NvmlNative.PROCESS_SAMPLE_SIZE;
+            int base = i * NvmlNative.PROCESS_SAMPLE_SIZE;
             out[i] = new ProcessUtilizationSample(
-                    listBuffer.getInt(base + NvmlNative.PROCESS_SAMPLE_PID),
-                    listBuffer.getLong(base + NvmlNative.PROCESS_SAMPLE_TIMESTAMP),
-                    listBuffer.getInt(base + NvmlNative.PROCESS_SAMPLE_SM),
-                    listBuffer.getInt(base + NvmlNative.PROCESS_SAMPLE_MEM),
-                    listBuffer.getInt(base + NvmlNative.PROCESS_SAMPLE_ENC),
-                    listBuffer.getInt(base + NvmlNative.PROCESS_SAMPLE_DEC));
+                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_PID),
+                    listView.getLong(base + NvmlNative.PROCESS_SAMPLE_TIMESTAMP),
+                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_SM),
+                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_MEM),
+                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_ENC),
+                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_DEC));
         }
         return List.of(out);
     }
@@ -596,6 +604,7 @@ final class NativeDevice implements NvmlDevice {
         if (capacity < needed) {
             long bytes = Math.max(listBuffer.size() * 2, (needed + needed / 2 + 8L) * entry);
             listBuffer = new Memory(bytes);
+            listView = listBuffer.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder());
             listAddress = Pointer.nativeValue(listBuffer);
             capacity = bytes / entry;
         }

@@ -2,6 +2,8 @@ package org.gpuagent.nvml.jna;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Optional;
 import org.gpuagent.nvml.NvmlDevice;
 import org.gpuagent.nvml.NvmlEvent;
@@ -23,8 +25,10 @@ final class NativeEventSet implements NvmlEventSet {
     /** The {@code nvmlEventSet_t}. */
     private final long set;
     private final Memory data = new Memory(NvmlNative.EVENT_DATA_SIZE);
+    private final ByteBuffer dataView = data.getByteBuffer(0, data.size()).order(ByteOrder.nativeOrder());
     private final long dataAddress = Pointer.nativeValue(data);
     private final Memory mask = new Memory(8);
+    private final ByteBuffer maskView = mask.getByteBuffer(0, mask.size()).order(ByteOrder.nativeOrder());
     private final long maskAddress = Pointer.nativeValue(mask);
     private boolean freed; // guarded by this
 
@@ -49,7 +53,7 @@ final class NativeEventSet implements NvmlEventSet {
         long wanted = eventTypes;
         if (symbols.has(Feature.SUPPORTED_EVENT_TYPES)) {
             int rc = NvmlNative.DeviceGetSupportedEventTypes.nvmlDeviceGetSupportedEventTypes(d.handle(), maskAddress);
-            wanted &= NativeDevice.answered(rc, Symbol.DEVICE_GET_SUPPORTED_EVENT_TYPES) ? mask.getLong(0) : 0;
+            wanted &= NativeDevice.answered(rc, Symbol.DEVICE_GET_SUPPORTED_EVENT_TYPES) ? maskView.getLong(0) : 0;
         }
         if (wanted == 0) {
             return 0;
@@ -72,14 +76,14 @@ final class NativeEventSet implements NvmlEventSet {
             return Optional.empty();
         }
         NativeDevice.check(wait, rc);
-        long device = data.getLong(NvmlNative.EVENT_DATA_DEVICE);
+        long device = dataView.getLong(NvmlNative.EVENT_DATA_DEVICE);
         int index = session.indexOfHandle(device);
         if (index < 0) {
             throw new NvmlException(wait.cName(), NvmlReturn.UNKNOWN,
                     "event for a device handle this session does not know: 0x" + Long.toHexString(device));
         }
-        return Optional.of(new NvmlEvent(index, data.getLong(NvmlNative.EVENT_DATA_TYPE),
-                data.getLong(NvmlNative.EVENT_DATA_DATA)));
+        return Optional.of(new NvmlEvent(index, dataView.getLong(NvmlNative.EVENT_DATA_TYPE),
+                dataView.getLong(NvmlNative.EVENT_DATA_DATA)));
     }
 
     @Override
