@@ -47,7 +47,7 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 "$out/nvml_floor" "$library" "$iterations" "${FLOOR_ROUNDS:-5}" | tee "$out/floor.txt"
 # shellcheck disable=SC2086
 "$java" -jar "$jar" 'org.gpuagent.bench.nvml.NvmlCallBenchmark' ${JMH_ARGS:--f 1 -wi 3 -i 5 -w 1s -r 1s} \
-  -rf csv -rff "$out/jmh.csv" >"$out/jmh.log"
+  -rf csv -rff "$out/jmh.csv" >"$out/jmh.log" 2>&1 || { tail -20 "$out/jmh.log" >&2; exit 1; }
 grep -E '^# NVML|^Benchmark|NvmlCallBenchmark\.' "$out/jmh.log" || true
 
 echo
