@@ -45,6 +45,7 @@ public final class GpuMetrics {
     private final boolean perProcessSeries;
     private final AtomicReference<GpuSnapshot> latest = new AtomicReference<>();
     private final ExpositionFormats formats = ExpositionFormats.init();
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private long lastTimedSequence = -1;
 
     private GpuMetrics(Builder b) {
@@ -53,7 +54,8 @@ public final class GpuMetrics {
         this.dropwizard = new DropwizardSeries(b.clock, b.nanoTicker, b.timerWindow);
         registry.register(gpuSeries);
         registry.register(dropwizard);
-        this.scheduler = new SchedulerMetrics(registry, b.services, dropwizard.admissionTimer());
+        this.scheduler = new SchedulerMetrics(registry, b.services, dropwizard.admissionTimer(),
+                generation::incrementAndGet);
         if (b.jvmMetrics) {
             JvmMetrics.builder().register(registry);
         }
@@ -97,17 +99,27 @@ public final class GpuMetrics {
         }
         gpuSeries.set(GpuSeries.build(snapshot, workloads, usage, perProcessSeries));
         latest.set(snapshot);
+        generation.incrementAndGet();
     }
 
     public void publish(SchedulerMetricsView view) {
         Objects.requireNonNull(view, "view");
         scheduler.publish(view);
+        generation.incrementAndGet();
     }
 
     /** A sampler listener: attributes each snapshot's processes and publishes both. */
     public Consumer<GpuSnapshot> listener(WorkloadAttribution attribution) {
         Objects.requireNonNull(attribution, "attribution");
         return s -> publish(s, attribution.workloads(s));
+    }
+
+    /**
+     * Increases with every publish and scheduler event: a rendered exposition of an older
+     * generation is out of date (only JVM and timer values change without it).
+     */
+    long generation() {
+        return generation.get();
     }
 
     /** Counts one scrape of /metrics ({@code nvgpu_scrapes_total}); called by {@link MetricsServer}. */

@@ -2,26 +2,42 @@ package org.gpuagent.exporter;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.prometheus.metrics.exporter.common.PrometheusScrapeHandler;
-import io.prometheus.metrics.exporter.httpserver.HttpExchangeAdapter;
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.MetricNameFilter;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * The metrics listener: {@code GET /metrics} (Prometheus text or OpenMetrics by the
- * {@code Accept} header, gzip when asked, {@code ?name[]=} to pick families) and
- * {@code GET /healthz}. HEAD works on both; other methods get 405, other paths 404.
+ * {@code Accept} header, gzip when {@code Accept-Encoding} allows it, {@code ?name[]=} to pick
+ * families) and {@code GET /healthz}. HEAD works on both; other methods get 405, other paths 404.
  *
  * <p>Serving a scrape renders what {@link GpuMetrics} already holds: it never calls NVML, so a GPU
- * blocked in the driver cannot block a scrape. {@code /healthz} says the agent process serves
+ * blocked in the driver cannot block a scrape. A rendered body is reused by the scrapes that come
+ * within {@code cacheMaxAge} (default 1 s) of it, as long as nothing was published in between; so
+ * concurrent scrapers (two Prometheus servers, a dashboard) cost one render, and only the JVM's and
+ * the timers' values can be that much older. {@code /healthz} says the agent process serves
  * (liveness); the GPU's state is in the metrics ({@code nvgpu_up}), because restarting the agent
  * does not bring a lost GPU back.
  *
@@ -30,35 +46,46 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MetricsServer implements AutoCloseable {
     /** The contract's default metrics port. */
     public static final int DEFAULT_PORT = 9848;
-    private static final int DEFAULT_THREADS = 4;
+    public static final int DEFAULT_THREADS = 4;
+    public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofSeconds(1);
     private static final System.Logger LOG = System.getLogger(MetricsServer.class.getName());
 
     private final HttpServer server;
     private final ExecutorService executor;
     private final GpuMetrics metrics;
-    private final PrometheusScrapeHandler scrapeHandler;
+    private final long cacheMaxAgeNanos;
+    private final ExpositionFormats formats = ExpositionFormats.init();
+    private final ConcurrentHashMap<BodyKey, BodySlot> bodies = new ConcurrentHashMap<>();
 
-    private MetricsServer(HttpServer server, ExecutorService executor, GpuMetrics metrics) {
+    private MetricsServer(HttpServer server, ExecutorService executor, GpuMetrics metrics, Duration cacheMaxAge) {
         this.server = server;
         this.executor = executor;
         this.metrics = metrics;
-        this.scrapeHandler = new PrometheusScrapeHandler(metrics.registry());
+        this.cacheMaxAgeNanos = cacheMaxAge.toNanos();
     }
 
-    /** Listens on {@code address} (port 0: any free port, see {@link #port()}) with the default pool. */
+    /** Listens on {@code address} (port 0: any free port, see {@link #port()}) with the defaults. */
     public static MetricsServer start(GpuMetrics metrics, InetSocketAddress address) throws IOException {
-        return start(metrics, address, DEFAULT_THREADS);
+        return start(metrics, address, DEFAULT_THREADS, DEFAULT_CACHE_MAX_AGE);
     }
 
     /**
+     * @param threads     request threads
+     * @param cacheMaxAge how long a rendered body may be reused while nothing was published (zero:
+     *                    render every scrape)
      * @throws IOException with a message naming the address when it cannot listen (port in use,
      *                     unknown host, no permission)
      */
-    public static MetricsServer start(GpuMetrics metrics, InetSocketAddress address, int threads) throws IOException {
+    public static MetricsServer start(GpuMetrics metrics, InetSocketAddress address, int threads, Duration cacheMaxAge)
+            throws IOException {
         Objects.requireNonNull(metrics, "metrics");
         Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(cacheMaxAge, "cacheMaxAge");
         if (threads < 1) {
             throw new IllegalArgumentException("the metrics server needs at least one thread, got " + threads);
+        }
+        if (cacheMaxAge.isNegative()) {
+            throw new IllegalArgumentException("the metrics cache age must not be negative, got " + cacheMaxAge);
         }
         if (address.isUnresolved()) {
             throw new IOException("cannot serve metrics on " + address.getHostString() + ":" + address.getPort()
@@ -72,7 +99,7 @@ public final class MetricsServer implements AutoCloseable {
                     + ": " + e.getMessage(), e);
         }
         ExecutorService pool = Executors.newFixedThreadPool(threads, new DaemonThreads());
-        MetricsServer s = new MetricsServer(http, pool, metrics);
+        MetricsServer s = new MetricsServer(http, pool, metrics, cacheMaxAge);
         http.createContext("/", s::handle);
         http.setExecutor(pool);
         http.start();
@@ -119,15 +146,128 @@ public final class MetricsServer implements AutoCloseable {
                 return;
             }
             metrics.markScrape();
+            Body body;
             try {
-                scrapeHandler.handleRequest(new HttpExchangeAdapter(exchange));
+                body = body(exchange);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "rendering /metrics failed", e);
-                if (exchange.getResponseCode() == -1) {
-                    text(exchange, 500, "metrics could not be rendered: " + e.getClass().getSimpleName() + "\n");
+                text(exchange, 500, "metrics could not be rendered: " + e.getClass().getSimpleName() + "\n");
+                return;
+            }
+            exchange.getResponseHeaders().set("Content-Type", body.contentType());
+            if (body.gzip()) {
+                exchange.getResponseHeaders().set("Content-Encoding", "gzip");
+            }
+            if ("HEAD".equals(method)) {
+                exchange.getResponseHeaders().set("Content-Length", Integer.toString(body.bytes().length));
+                exchange.sendResponseHeaders(200, -1);
+                return;
+            }
+            exchange.sendResponseHeaders(200, body.bytes().length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body.bytes());
+            }
+        }
+    }
+
+    private Body body(HttpExchange exchange) {
+        String accept = exchange.getRequestHeaders().getFirst("Accept");
+        ExpositionFormatWriter writer = formats.findWriter(accept);
+        EscapingScheme escaping = EscapingScheme.fromAcceptHeader(accept);
+        boolean gzip = acceptsGzip(exchange.getRequestHeaders().get("Accept-Encoding"));
+        List<String> names = names(exchange.getRequestURI().getRawQuery());
+        if (!names.isEmpty()) {
+            Predicate<String> filter = MetricNameFilter.builder().nameMustBeEqualTo(names).build();
+            return render(writer, escaping, gzip, filter, 0);
+        }
+        BodyKey key = new BodyKey(writer.getContentType(), escaping, gzip);
+        BodySlot slot = bodies.computeIfAbsent(key, k -> new BodySlot());
+        long generation = metrics.generation();
+        Body cached = slot.body;
+        if (fresh(cached, generation)) {
+            return cached;
+        }
+        // One render per key at a time: concurrent scrapers wait for it and share the result.
+        slot.lock.lock();
+        try {
+            cached = slot.body;
+            if (fresh(cached, generation)) {
+                return cached;
+            }
+            Body b = render(writer, escaping, gzip, null, generation);
+            slot.body = b;
+            return b;
+        } finally {
+            slot.lock.unlock();
+        }
+    }
+
+    private boolean fresh(Body b, long generation) {
+        return b != null && b.generation() == generation && System.nanoTime() - b.renderedAtNanos() < cacheMaxAgeNanos;
+    }
+
+    private Body render(ExpositionFormatWriter writer, EscapingScheme escaping, boolean gzip, Predicate<String> filter,
+                        long generation) {
+        long at = System.nanoTime();
+        MetricSnapshots snapshots = filter == null ? metrics.registry().scrape() : metrics.registry().scrape(filter);
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream(32 * 1024);
+        try {
+            if (gzip) {
+                try (GZIPOutputStream z = new GZIPOutputStream(buffer, 8192)) {
+                    writer.write(z, snapshots, escaping);
+                }
+            } else {
+                writer.write(buffer, snapshots, escaping);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("writing to memory failed", e);
+        }
+        return new Body(buffer.toByteArray(), writer.getContentType(), gzip, generation, at);
+    }
+
+    static boolean acceptsGzip(List<String> acceptEncoding) {
+        if (acceptEncoding == null) {
+            return false;
+        }
+        for (String header : acceptEncoding) {
+            for (String part : header.split(",")) {
+                String[] coding = part.trim().split(";");
+                if (!coding[0].trim().equalsIgnoreCase("gzip")) {
+                    continue;
+                }
+                boolean refused = false;
+                for (int i = 1; i < coding.length; i++) {
+                    String param = coding[i].trim().toLowerCase(Locale.ROOT).replace(" ", "");
+                    if (param.equals("q=0") || param.matches("q=0\\.0*")) {
+                        refused = true;
+                    }
+                }
+                return !refused;
+            }
+        }
+        return false;
+    }
+
+    /** The {@code name[]} parameters of a raw query string. */
+    static List<String> names(String rawQuery) {
+        List<String> names = new ArrayList<>();
+        if (rawQuery == null || rawQuery.isEmpty()) {
+            return names;
+        }
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq < 0) {
+                continue;
+            }
+            String key = URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8);
+            if ("name[]".equals(key)) {
+                String value = URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                if (!value.isEmpty()) {
+                    names.add(value);
                 }
             }
         }
+        return names;
     }
 
     private static void text(HttpExchange exchange, int status, String body) throws IOException {
@@ -141,6 +281,17 @@ public final class MetricsServer implements AutoCloseable {
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
         }
+    }
+
+    private record BodyKey(String contentType, EscapingScheme escaping, boolean gzip) {
+    }
+
+    private record Body(byte[] bytes, String contentType, boolean gzip, long generation, long renderedAtNanos) {
+    }
+
+    private static final class BodySlot {
+        final ReentrantLock lock = new ReentrantLock();
+        volatile Body body;
     }
 
     private static final class DaemonThreads implements ThreadFactory {

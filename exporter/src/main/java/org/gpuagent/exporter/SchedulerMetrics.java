@@ -38,9 +38,11 @@ public final class SchedulerMetrics {
     private final Counter preemptions;
     private final Timer admissionTimer;
     private final CachedSeries view = new CachedSeries();
+    private final Runnable changed;
 
-    SchedulerMetrics(PrometheusRegistry registry, List<String> services, Timer admissionTimer) {
+    SchedulerMetrics(PrometheusRegistry registry, List<String> services, Timer admissionTimer, Runnable changed) {
         this.services = Set.copyOf(services);
+        this.changed = changed;
         this.admissionTimer = admissionTimer;
         this.admissions = Counter.builder()
                 .name("nvgpu_admissions")
@@ -67,6 +69,7 @@ public final class SchedulerMetrics {
         admissions.labelValues(serviceLabel(service),
                 afterPreemption ? OUTCOME_ADMITTED_AFTER_PREEMPTION : OUTCOME_ADMITTED).inc();
         admissionTimer.update(nonNegative(waited));
+        changed.run();
     }
 
     /**
@@ -76,11 +79,13 @@ public final class SchedulerMetrics {
     public void denied(String service, String reason, Duration waited) {
         admissions.labelValues(serviceLabel(service), OUTCOME_DENIED_PREFIX + reasonLabel(reason)).inc();
         admissionTimer.update(nonNegative(waited));
+        changed.run();
     }
 
     /** A lease of {@code victimService} was preempted. */
     public void preempted(String victimService) {
         preemptions.labelValues(serviceLabel(victimService)).inc();
+        changed.run();
     }
 
     void publish(SchedulerMetricsView v) {

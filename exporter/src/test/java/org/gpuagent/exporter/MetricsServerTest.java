@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
@@ -116,13 +117,51 @@ class MetricsServerTest {
     }
 
     @Test
-    void everyScrapeIsCounted() throws Exception {
+    void everyScrapeIsCountedWhenEveryScrapeRenders() throws Exception {
+        server.close();
+        server = MetricsServer.start(scenario.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 2,
+                Duration.ZERO);
         send("GET", "/metrics");
         send("GET", "/metrics");
         Exposition e = Exposition.parse(body(send("GET", "/metrics")));
         assertEquals(3, e.value("nvgpu_scrapes_total"), "this scrape counts itself");
         send("GET", "/healthz");
         assertEquals(4, Exposition.parse(body(send("GET", "/metrics"))).value("nvgpu_scrapes_total"));
+    }
+
+    @Test
+    void scrapesWithinTheCacheAgeShareOneRenderUntilSomethingIsPublished() throws Exception {
+        server.close();
+        server = MetricsServer.start(scenario.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 2,
+                Duration.ofHours(1));
+        String first = body(send("GET", "/metrics"));
+        String second = body(send("GET", "/metrics"));
+        assertEquals(first, second, "the second scrape got the first one's body (its scrape count is not in it)");
+        assertEquals(1, Exposition.parse(second).value("nvgpu_scrapes_total"));
+        String om = body(send("GET", "/metrics", "Accept", "application/openmetrics-text; version=1.0.0"));
+        assertTrue(om.endsWith("# EOF\n"), "another format is another body");
+
+        scenario.metrics.scheduler().preempted("ollama");
+        Exposition after = Exposition.parse(body(send("GET", "/metrics")));
+        assertEquals(1, after.value("nvgpu_preemptions_total{service=\"ollama\"}"), "an event makes a new body");
+        assertEquals(4, after.value("nvgpu_scrapes_total"));
+
+        scenario.time.advanceSeconds(1);
+        scenario.sampler.collectOnce();
+        Exposition collected = Exposition.parse(body(send("GET", "/metrics")));
+        assertEquals(scenario.time.instant().getEpochSecond(), collected.value("nvgpu_last_collect_timestamp_seconds"),
+                1e-3, "a published snapshot makes a new body");
+    }
+
+    @Test
+    void gzipAndNameParametersAreReadAsHttpMeansThem() {
+        assertTrue(MetricsServer.acceptsGzip(List.of("gzip")));
+        assertTrue(MetricsServer.acceptsGzip(List.of("deflate, GZIP;q=0.5")));
+        assertFalse(MetricsServer.acceptsGzip(List.of("gzip;q=0")));
+        assertFalse(MetricsServer.acceptsGzip(List.of("identity")));
+        assertFalse(MetricsServer.acceptsGzip(null));
+        assertEquals(List.of("nvgpu_up", "a b"), MetricsServer.names("name%5B%5D=nvgpu_up&x=1&name[]=a+b&name[]="));
+        assertEquals(List.of(), MetricsServer.names(null));
     }
 
     @Test
