@@ -1,11 +1,13 @@
 package org.gpuagent.exporter;
 
 import com.codahale.metrics.MetricRegistry;
+import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -128,13 +130,30 @@ public final class GpuMetrics {
     }
 
     /**
-     * Writes the families whose name {@code include} accepts in the format {@code acceptHeader}
-     * asks for (OpenMetrics or the Prometheus text format; null: the text format).
+     * Writes every family in the format {@code acceptHeader} asks for (OpenMetrics or the
+     * Prometheus text format; null: the text format). The families built at publish are written
+     * from text rendered once per publish and format; the rest (counters, timers, JVM) are collected
+     * now. The cached families come first, so the order is not by name across the two parts.
+     */
+    public void write(OutputStream out, String acceptHeader) throws IOException {
+        ExpositionFormatWriter writer = formats.findWriter(acceptHeader);
+        EscapingScheme escaping = EscapingScheme.fromAcceptHeader(acceptHeader);
+        if (!(writer instanceof PrometheusTextFormatWriter) && !(writer instanceof OpenMetricsTextFormatWriter)) {
+            writer.write(out, registry.scrape(), escaping);
+            return;
+        }
+        out.write(gpuSeries.rendered(writer, escaping));
+        out.write(scheduler.view().rendered(writer, escaping));
+        writer.write(out, registry.scrape(CachedSeries.LIVE_ONLY), escaping);
+    }
+
+    /**
+     * Writes the families whose name {@code include} accepts, all collected and sorted by name
+     * (the slower path, for filtered scrapes).
      */
     public void write(OutputStream out, String acceptHeader, Predicate<String> include) throws IOException {
-        MetricSnapshots snapshots = registry.scrape(include);
         ExpositionFormatWriter writer = formats.findWriter(acceptHeader);
-        writer.write(out, snapshots);
+        writer.write(out, registry.scrape(include), EscapingScheme.fromAcceptHeader(acceptHeader));
     }
 
     /** The content type {@link #write} uses for {@code acceptHeader}. */
@@ -142,9 +161,20 @@ public final class GpuMetrics {
         return formats.findWriter(acceptHeader).getContentType();
     }
 
-    /** The Prometheus text exposition of the families {@code include} accepts. */
+    /** The whole Prometheus text exposition, as a scrape gets it. */
+    public String scrapeText() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(32 * 1024);
+        try {
+            write(out, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The Prometheus text exposition of the families {@code include} accepts, sorted by name. */
     public String scrapeText(Predicate<String> include) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(32 * 1024);
         try {
             write(out, null, include);
         } catch (IOException e) {

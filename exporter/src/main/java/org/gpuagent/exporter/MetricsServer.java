@@ -6,7 +6,6 @@ import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.model.registry.MetricNameFilter;
-import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -48,6 +47,8 @@ public final class MetricsServer implements AutoCloseable {
     public static final int DEFAULT_PORT = 9848;
     public static final int DEFAULT_THREADS = 4;
     public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofSeconds(1);
+    /** JDK HttpServer switch for TCP_NODELAY on accepted connections. */
+    public static final String NODELAY_PROPERTY = "sun.net.httpserver.nodelay";
     private static final System.Logger LOG = System.getLogger(MetricsServer.class.getName());
 
     private final HttpServer server;
@@ -90,6 +91,13 @@ public final class MetricsServer implements AutoCloseable {
         if (address.isUnresolved()) {
             throw new IOException("cannot serve metrics on " + address.getHostString() + ":" + address.getPort()
                     + ": unknown host");
+        }
+        // The JDK server writes headers and body in separate segments; with Nagle's algorithm on,
+        // a keep-alive client's delayed ACK then holds every response about 40 ms. The property is
+        // read once, when the first JDK HttpServer starts: the agent should set it before starting
+        // any (this is a fallback for when it did not).
+        if (System.getProperty(NODELAY_PROPERTY) == null) {
+            System.setProperty(NODELAY_PROPERTY, "true");
         }
         HttpServer http;
         try {
@@ -178,7 +186,7 @@ public final class MetricsServer implements AutoCloseable {
         List<String> names = names(exchange.getRequestURI().getRawQuery());
         if (!names.isEmpty()) {
             Predicate<String> filter = MetricNameFilter.builder().nameMustBeEqualTo(names).build();
-            return render(writer, escaping, gzip, filter, 0);
+            return render(accept, writer.getContentType(), gzip, filter, 0);
         }
         BodyKey key = new BodyKey(writer.getContentType(), escaping, gzip);
         BodySlot slot = bodies.computeIfAbsent(key, k -> new BodySlot());
@@ -194,7 +202,7 @@ public final class MetricsServer implements AutoCloseable {
             if (fresh(cached, generation)) {
                 return cached;
             }
-            Body b = render(writer, escaping, gzip, null, generation);
+            Body b = render(accept, writer.getContentType(), gzip, null, generation);
             slot.body = b;
             return b;
         } finally {
@@ -206,23 +214,29 @@ public final class MetricsServer implements AutoCloseable {
         return b != null && b.generation() == generation && System.nanoTime() - b.renderedAtNanos() < cacheMaxAgeNanos;
     }
 
-    private Body render(ExpositionFormatWriter writer, EscapingScheme escaping, boolean gzip, Predicate<String> filter,
-                        long generation) {
+    private Body render(String accept, String contentType, boolean gzip, Predicate<String> filter, long generation) {
         long at = System.nanoTime();
-        MetricSnapshots snapshots = filter == null ? metrics.registry().scrape() : metrics.registry().scrape(filter);
         ByteArrayOutputStream buffer = new ByteArrayOutputStream(32 * 1024);
         try {
             if (gzip) {
                 try (GZIPOutputStream z = new GZIPOutputStream(buffer, 8192)) {
-                    writer.write(z, snapshots, escaping);
+                    write(z, accept, filter);
                 }
             } else {
-                writer.write(buffer, snapshots, escaping);
+                write(buffer, accept, filter);
             }
         } catch (IOException e) {
             throw new IllegalStateException("writing to memory failed", e);
         }
-        return new Body(buffer.toByteArray(), writer.getContentType(), gzip, generation, at);
+        return new Body(buffer.toByteArray(), contentType, gzip, generation, at);
+    }
+
+    private void write(OutputStream out, String accept, Predicate<String> filter) throws IOException {
+        if (filter == null) {
+            metrics.write(out, accept);
+        } else {
+            metrics.write(out, accept, filter);
+        }
     }
 
     static boolean acceptsGzip(List<String> acceptEncoding) {

@@ -88,6 +88,10 @@ public final class SchedulerMetrics {
         changed.run();
     }
 
+    CachedSeries view() {
+        return view;
+    }
+
     void publish(SchedulerMetricsView v) {
         Families f = new Families();
         f.gauge("nvgpu_vram_budget_bytes", "VRAM the scheduler may hand out in bytes: device total minus the "

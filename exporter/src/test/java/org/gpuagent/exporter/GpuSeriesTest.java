@@ -20,7 +20,7 @@ class GpuSeriesTest {
     private static final String P1000 = "gpu=\"0\",uuid=\"" + GpuProfile.QUADRO_P1000.uuid() + "\"";
 
     private static Exposition scrape(GpuMetrics m) {
-        return Exposition.parse(m.scrapeText(HomelabScenario.DETERMINISTIC));
+        return Exposition.parse(m.scrapeText());
     }
 
     @Test
@@ -54,6 +54,9 @@ class GpuSeriesTest {
     void noSeriesIsASentinel() {
         try (HomelabScenario s = HomelabScenario.started()) {
             for (Map.Entry<String, Double> sample : scrape(s.metrics).samples.entrySet()) {
+                if (!sample.getKey().startsWith("nvgpu_")) {
+                    continue; // client_java's JVM metrics use -1 for an undefined maximum; ours never do
+                }
                 assertTrue(sample.getValue() >= 0 && sample.getValue() < 1.8e19 && !sample.getValue().isNaN(),
                         sample.getKey() + " = " + sample.getValue());
             }
@@ -153,7 +156,7 @@ class GpuSeriesTest {
     @Test
     void pidSeriesOnlyWhenAskedFor() {
         try (HomelabScenario off = HomelabScenario.started()) {
-            assertFalse(off.metrics.scrapeText(n -> true).contains("pid=\""), "no pid label by default");
+            assertFalse(off.metrics.scrapeText().contains("pid=\""), "no pid label by default");
         }
         try (HomelabScenario on = new HomelabScenario(true)) {
             on.run();

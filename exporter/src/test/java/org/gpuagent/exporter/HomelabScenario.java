@@ -32,6 +32,26 @@ final class HomelabScenario implements AutoCloseable {
     static final Predicate<String> DETERMINISTIC = name -> !name.startsWith("jvm_") && !name.startsWith("process_")
             && !name.startsWith(DropwizardSeries.SCRAPES);
 
+    /** {@code exposition} without the lines of the families {@link #DETERMINISTIC} rejects. */
+    static String deterministicLines(String exposition) {
+        StringBuilder out = new StringBuilder(exposition.length());
+        for (String line : exposition.split("\n", -1)) {
+            String name;
+            if (line.startsWith("# ")) {
+                String[] parts = line.split(" ", 4);
+                name = parts.length > 2 ? parts[2] : "";
+            } else {
+                int end = line.indexOf('{');
+                name = end >= 0 ? line.substring(0, end) : line.split(" ", 2)[0];
+            }
+            if (DETERMINISTIC.test(name)) {
+                out.append(line).append('\n');
+            }
+        }
+        out.setLength(Math.max(0, out.length() - 1));
+        return out.toString();
+    }
+
     final ManualTime time = new ManualTime();
     final SimulatedGpuHost host = SimulatedGpuHost.create(SEED, time, GpuProfile.QUADRO_P1000);
     final Sampler sampler = new Sampler(host, SamplerConfig.DEFAULTS.withSlowEveryTicks(1), time, time.ticker());

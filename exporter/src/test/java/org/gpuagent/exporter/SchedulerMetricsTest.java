@@ -14,7 +14,7 @@ class SchedulerMetricsTest {
             .services(List.of("frigate", "ollama")).build();
 
     private Exposition scrape() {
-        return Exposition.parse(metrics.scrapeText(n -> true));
+        return Exposition.parse(metrics.scrapeText());
     }
 
     @Test
@@ -82,7 +82,7 @@ class SchedulerMetricsTest {
     void withoutConfiguredServicesEveryNameCountsAsItIs() {
         GpuMetrics open = GpuMetrics.builder().jvmMetrics(false).build();
         open.scheduler().preempted("immich");
-        assertEquals(1, Exposition.parse(open.scrapeText(n -> true)).value("nvgpu_preemptions_total{service=\"immich\"}"));
+        assertEquals(1, Exposition.parse(open.scrapeText()).value("nvgpu_preemptions_total{service=\"immich\"}"));
     }
 
     @Test
