@@ -39,6 +39,10 @@ public class ExporterScrapeBenchmark {
     @Param({"false", "true"})
     public boolean gzip;
 
+    /** Request threads of the server (0: on its dispatcher thread). */
+    @Param({"4"})
+    public int serverThreads;
+
     private HomelabMetrics home;
     private MetricsServer server;
     private InetSocketAddress address;
@@ -46,7 +50,8 @@ public class ExporterScrapeBenchmark {
     @Setup(Level.Trial)
     public void start() throws IOException {
         home = new HomelabMetrics(4, true);
-        server = MetricsServer.start(home.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        server = MetricsServer.start(home.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                serverThreads, MetricsServer.DEFAULT_CACHE_MAX_AGE);
         address = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
     }
 
