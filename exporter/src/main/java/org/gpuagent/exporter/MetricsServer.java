@@ -45,7 +45,12 @@ import java.util.zip.GZIPOutputStream;
 public final class MetricsServer implements AutoCloseable {
     /** The contract's default metrics port. */
     public static final int DEFAULT_PORT = 9848;
-    public static final int DEFAULT_THREADS = 4;
+    /**
+     * Request threads by default: the handler does no I/O besides the socket (bodies come from the
+     * cache), so more threads than cores only add context switches (measured: p99 at 10 concurrent
+     * scrapers on 2 cores was lower with 2 threads than with 4).
+     */
+    public static final int DEFAULT_THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
     public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofSeconds(1);
     /** JDK HttpServer switch for TCP_NODELAY on accepted connections. */
     public static final String NODELAY_PROPERTY = "sun.net.httpserver.nodelay";

@@ -39,8 +39,8 @@ public class ExporterScrapeBenchmark {
     @Param({"false", "true"})
     public boolean gzip;
 
-    /** Request threads of the server (0: on its dispatcher thread). */
-    @Param({"4"})
+    /** Request threads of the server (0: on its dispatcher thread; -1: the default, min(4, cores)). */
+    @Param({"-1"})
     public int serverThreads;
 
     private HomelabMetrics home;
@@ -51,7 +51,7 @@ public class ExporterScrapeBenchmark {
     public void start() throws IOException {
         home = new HomelabMetrics(4, true);
         server = MetricsServer.start(home.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                serverThreads, MetricsServer.DEFAULT_CACHE_MAX_AGE);
+                serverThreads < 0 ? MetricsServer.DEFAULT_THREADS : serverThreads, MetricsServer.DEFAULT_CACHE_MAX_AGE);
         address = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
     }
 
