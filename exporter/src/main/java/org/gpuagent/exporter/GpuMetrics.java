@@ -54,6 +54,8 @@ public final class GpuMetrics {
         this.perProcessSeries = b.perProcessSeries;
         this.usage = new UsageIntegrator(b.maxIntegrationGap);
         this.dropwizard = new DropwizardSeries(b.clock, b.nanoTicker, b.timerWindow);
+        // Until the sampler publishes, say so: nvgpu_up 0 rather than no series at all.
+        gpuSeries.set(GpuSeries.build(GpuSnapshot.initial(b.clock.instant()), List.of(), usage, perProcessSeries));
         registry.register(gpuSeries);
         registry.register(dropwizard);
         this.scheduler = new SchedulerMetrics(registry, b.services, dropwizard.admissionTimer(),

@@ -123,6 +123,9 @@ class GpuSeriesTest {
     void beforeAnyCollectOnlyTheStatusSays() {
         ManualTime time = new ManualTime();
         GpuMetrics m = GpuMetrics.builder().time(time, time.ticker()).jvmMetrics(false).build();
+        Exposition fresh = scrape(m);
+        assertEquals(0, fresh.value("nvgpu_up"), "before the first publish");
+        assertFalse(fresh.hasMetric("nvgpu_last_collect_timestamp_seconds"));
         m.publish(GpuSnapshot.initial(time.instant()), List.of());
         Exposition e = scrape(m);
         assertEquals(0, e.value("nvgpu_up"));
