@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -37,12 +36,5 @@ final class Tools {
             throw new AssertionError(String.join(" ", command) + " did not finish within 120 s");
         }
         return new Result(p.exitValue(), out.join());
-    }
-
-    static List<String> concat(String first, List<String> rest) {
-        List<String> all = new ArrayList<>();
-        all.add(first);
-        all.addAll(rest);
-        return all;
     }
 }
