@@ -158,11 +158,6 @@ public final class GpuMetrics {
         writer.write(out, registry.scrape(include), EscapingScheme.fromAcceptHeader(acceptHeader));
     }
 
-    /** The content type {@link #write} uses for {@code acceptHeader}. */
-    public String contentType(String acceptHeader) {
-        return formats.findWriter(acceptHeader).getContentType();
-    }
-
     /** The whole Prometheus text exposition, as a scrape gets it. */
     public String scrapeText() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(32 * 1024);
