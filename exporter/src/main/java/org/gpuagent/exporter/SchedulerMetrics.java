@@ -1,0 +1,139 @@
+package org.gpuagent.exporter;
+
+import com.codahale.metrics.Timer;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The scheduler's event counters, owned by the exporter and driven by the agent from the ledger's
+ * events (the scheduler itself imports nothing of Prometheus or Dropwizard), plus the series of
+ * the ledger view ({@link SchedulerMetricsView}).
+ *
+ * <p>{@code nvgpu_admissions_total{service,outcome}}: outcome {@code admitted},
+ * {@code admitted_after_preemption}, or {@code denied_<reason>} with the scheduler's reason label
+ * ({@code denied_insufficient_vram}, {@code denied_deadline_passed}, ...), so
+ * {@code outcome=~"denied_.*"} selects every denial. The configured services start at 0 for the
+ * admitted outcomes and for preemptions, so rate() and increase() see their first event. A
+ * service name outside the configured set (a request for an unknown service) is counted under
+ * {@code service="unknown"} so that bad requests cannot grow the label set.
+ *
+ * <p>Thread-safe; the methods are cheap (a counter increment, a timer update).
+ */
+public final class SchedulerMetrics {
+    public static final String OUTCOME_ADMITTED = "admitted";
+    public static final String OUTCOME_ADMITTED_AFTER_PREEMPTION = "admitted_after_preemption";
+    public static final String OUTCOME_DENIED_PREFIX = "denied_";
+    public static final String UNKNOWN_SERVICE = "unknown";
+
+    private final Set<String> services;
+    private final Counter admissions;
+    private final Counter preemptions;
+    private final Timer admissionTimer;
+    private final CachedSeries view = new CachedSeries();
+    private final Runnable changed;
+
+    SchedulerMetrics(PrometheusRegistry registry, List<String> services, Timer admissionTimer, Runnable changed) {
+        this.services = Set.copyOf(services);
+        this.changed = changed;
+        this.admissionTimer = admissionTimer;
+        this.admissions = Counter.builder()
+                .name("nvgpu_admissions")
+                .help("Admission requests decided, per service and outcome (admitted, admitted_after_preemption, "
+                        + "denied_<reason>).")
+                .labelNames("service", "outcome")
+                .register(registry);
+        this.preemptions = Counter.builder()
+                .name("nvgpu_preemptions")
+                .help("Leases preempted (their service asked to give the memory back) to admit a more important "
+                        + "request, per preempted service.")
+                .labelNames("service")
+                .register(registry);
+        for (String s : services) {
+            admissions.labelValues(s, OUTCOME_ADMITTED);
+            admissions.labelValues(s, OUTCOME_ADMITTED_AFTER_PREEMPTION);
+            preemptions.labelValues(s);
+        }
+        registry.register(view);
+    }
+
+    /** A request of {@code service} was granted after {@code waited} (zero when it did not wait). */
+    public void admitted(String service, boolean afterPreemption, Duration waited) {
+        admissions.labelValues(serviceLabel(service),
+                afterPreemption ? OUTCOME_ADMITTED_AFTER_PREEMPTION : OUTCOME_ADMITTED).inc();
+        admissionTimer.update(nonNegative(waited));
+        changed.run();
+    }
+
+    /**
+     * A request of {@code service} was refused; {@code reason} is the scheduler's reason label (e.g.
+     * {@code insufficient_vram}), lower-cased and reduced to {@code [a-z0-9_]}.
+     */
+    public void denied(String service, String reason, Duration waited) {
+        admissions.labelValues(serviceLabel(service), OUTCOME_DENIED_PREFIX + reasonLabel(reason)).inc();
+        admissionTimer.update(nonNegative(waited));
+        changed.run();
+    }
+
+    /** A lease of {@code victimService} was preempted. */
+    public void preempted(String victimService) {
+        preemptions.labelValues(serviceLabel(victimService)).inc();
+        changed.run();
+    }
+
+    CachedSeries view() {
+        return view;
+    }
+
+    void publish(SchedulerMetricsView v) {
+        Families f = new Families();
+        f.gauge("nvgpu_vram_budget_bytes", "VRAM the scheduler may hand out in bytes: device total minus the "
+                + "configured reserve.", Unit.BYTES).add(Labels.EMPTY, v.budgetBytes());
+        f.gauge("nvgpu_vram_committed_bytes", "VRAM counted against the budget in bytes: per lease the larger of "
+                + "leased and observed, plus use no lease accounts for.", Unit.BYTES).add(Labels.EMPTY,
+                v.committedBytes());
+        f.gauge("nvgpu_vram_headroom_bytes", "VRAM a new request could get now without preemption, in bytes: "
+                + "budget minus committed, at least 0.", Unit.BYTES).add(Labels.EMPTY, v.headroomBytes());
+        Families.Family leased = f.gauge("nvgpu_vram_leased_bytes", "VRAM leased to a service in bytes (active "
+                + "and evicting leases).", Unit.BYTES);
+        Families.Family observed = f.gauge("nvgpu_vram_observed_bytes", "VRAM a service's processes use in "
+                + "bytes, as NVML showed it in the scheduler's last observation.", Unit.BYTES);
+        for (SchedulerMetricsView.ServiceVram s : v.services()) {
+            Labels l = Labels.of("service", s.service());
+            leased.add(l, s.leasedBytes());
+            observed.add(l, s.observedBytes());
+        }
+        f.gauge("nvgpu_admission_queue_length", "Admission requests waiting in the queue.", null)
+                .add(Labels.EMPTY, v.queueLength());
+        List<MetricSnapshot> built = f.build();
+        view.set(built);
+    }
+
+    private String serviceLabel(String service) {
+        Objects.requireNonNull(service, "service");
+        return services.isEmpty() || services.contains(service) ? service : UNKNOWN_SERVICE;
+    }
+
+    static String reasonLabel(String reason) {
+        Objects.requireNonNull(reason, "reason");
+        String lower = reason.toLowerCase(Locale.ROOT);
+        StringBuilder b = new StringBuilder(lower.length());
+        for (int i = 0; i < lower.length(); i++) {
+            char c = lower.charAt(i);
+            b.append((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ? c : '_');
+        }
+        return b.length() == 0 ? "unspecified" : b.toString();
+    }
+
+    private static Duration nonNegative(Duration d) {
+        Objects.requireNonNull(d, "waited");
+        return d.isNegative() ? Duration.ZERO : d;
+    }
+}

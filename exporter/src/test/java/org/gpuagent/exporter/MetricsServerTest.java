@@ -1,0 +1,193 @@
+package org.gpuagent.exporter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPInputStream;
+import org.gpuagent.nvml.sampler.GpuSnapshot;
+import org.gpuagent.nvml.sim.BlockedCall;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class MetricsServerTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    private HomelabScenario scenario;
+    private MetricsServer server;
+
+    @BeforeEach
+    void start() throws IOException {
+        scenario = HomelabScenario.started();
+        server = MetricsServer.start(scenario.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        scenario.close();
+    }
+
+    private HttpResponse<byte[]> send(String method, String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .timeout(TIMEOUT).method(method, HttpRequest.BodyPublishers.noBody());
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static String body(HttpResponse<byte[]> r) {
+        return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void metricsDefaultToThePrometheusTextFormat() throws Exception {
+        HttpResponse<byte[]> r = send("GET", "/metrics");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"),
+                r.headers().toString());
+        Exposition e = Exposition.parse(body(r));
+        assertEquals(HomelabScenario.P1000_TOTAL_BYTES, e.value("nvgpu_memory_total_bytes{gpu=\"0\",uuid=\""
+                + scenario.host.device(0).profile().uuid() + "\"}"));
+        assertTrue(e.hasMetric("jvm_memory_used_bytes"), "JVM metrics are on by default");
+        assertFalse(body(r).contains("# EOF"));
+    }
+
+    @Test
+    void openMetricsWhenTheScraperAsksForIt() throws Exception {
+        HttpResponse<byte[]> r = send("GET", "/metrics", "Accept",
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                        + "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/openmetrics-text"),
+                r.headers().toString());
+        String text = body(r);
+        assertTrue(text.contains("# TYPE nvgpu info\n"), "the info type exists in OpenMetrics only");
+        assertTrue(text.contains("# UNIT nvgpu_memory_total_bytes bytes\n"));
+        assertTrue(text.endsWith("# EOF\n"));
+    }
+
+    @Test
+    void gzipWhenAskedAndFamiliesByName() throws Exception {
+        HttpResponse<byte[]> r = send("GET", "/metrics?name[]=nvgpu_up&name[]=nvgpu_memory_total_bytes",
+                "Accept-Encoding", "gzip");
+        assertEquals("gzip", r.headers().firstValue("Content-Encoding").orElse(""));
+        String text;
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(r.body()))) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Exposition e = Exposition.parse(text);
+        assertTrue(e.names().containsAll(java.util.Set.of("nvgpu_up", "nvgpu_memory_total_bytes")), e.text);
+        assertFalse(e.hasMetric("nvgpu_temperature_celsius"), e.text);
+        assertFalse(e.hasMetric("jvm_memory_used_bytes"), e.text);
+    }
+
+    @Test
+    void healthzAndTheOtherPathsAndMethods() throws Exception {
+        HttpResponse<byte[]> health = send("GET", "/healthz");
+        assertEquals(200, health.statusCode());
+        assertEquals("ok\n", body(health));
+        assertEquals(200, send("HEAD", "/healthz").statusCode());
+        HttpResponse<byte[]> head = send("HEAD", "/metrics");
+        assertEquals(200, head.statusCode());
+        assertEquals(0, head.body().length);
+        HttpResponse<byte[]> missing = send("GET", "/metricsz");
+        assertEquals(404, missing.statusCode());
+        assertTrue(body(missing).contains("/metrics"));
+        assertEquals(404, send("GET", "/").statusCode());
+        HttpResponse<byte[]> post = send("POST", "/metrics");
+        assertEquals(405, post.statusCode());
+        assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
+    }
+
+    @Test
+    void everyScrapeIsCountedWhenEveryScrapeRenders() throws Exception {
+        server.close();
+        server = MetricsServer.start(scenario.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 2,
+                Duration.ZERO);
+        send("GET", "/metrics");
+        send("GET", "/metrics");
+        Exposition e = Exposition.parse(body(send("GET", "/metrics")));
+        assertEquals(3, e.value("nvgpu_scrapes_total"), "this scrape counts itself");
+        send("GET", "/healthz");
+        assertEquals(4, Exposition.parse(body(send("GET", "/metrics"))).value("nvgpu_scrapes_total"));
+    }
+
+    @Test
+    void scrapesWithinTheCacheAgeShareOneRenderUntilSomethingIsPublished() throws Exception {
+        server.close();
+        server = MetricsServer.start(scenario.metrics, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 2,
+                Duration.ofHours(1));
+        String first = body(send("GET", "/metrics"));
+        String second = body(send("GET", "/metrics"));
+        assertEquals(first, second, "the second scrape got the first one's body (its scrape count is not in it)");
+        assertEquals(1, Exposition.parse(second).value("nvgpu_scrapes_total"));
+        String om = body(send("GET", "/metrics", "Accept", "application/openmetrics-text; version=1.0.0"));
+        assertTrue(om.endsWith("# EOF\n"), "another format is another body");
+
+        scenario.metrics.scheduler().preempted("ollama");
+        Exposition after = Exposition.parse(body(send("GET", "/metrics")));
+        assertEquals(1, after.value("nvgpu_preemptions_total{service=\"ollama\"}"), "an event makes a new body");
+        assertEquals(4, after.value("nvgpu_scrapes_total"));
+
+        scenario.time.advanceSeconds(1);
+        scenario.sampler.collectOnce();
+        Exposition collected = Exposition.parse(body(send("GET", "/metrics")));
+        assertEquals(scenario.time.instant().getEpochSecond(), collected.value("nvgpu_last_collect_timestamp_seconds"),
+                1e-3, "a published snapshot makes a new body");
+    }
+
+    @Test
+    void gzipAndNameParametersAreReadAsHttpMeansThem() {
+        assertTrue(MetricsServer.acceptsGzip(List.of("gzip")));
+        assertTrue(MetricsServer.acceptsGzip(List.of("deflate, GZIP;q=0.5")));
+        assertFalse(MetricsServer.acceptsGzip(List.of("gzip;q=0")));
+        assertFalse(MetricsServer.acceptsGzip(List.of("identity")));
+        assertFalse(MetricsServer.acceptsGzip(null));
+        assertEquals(List.of("nvgpu_up", "a b"), MetricsServer.names("name%5B%5D=nvgpu_up&x=1&name[]=a+b&name[]="));
+        assertEquals(List.of(), MetricsServer.names(null));
+    }
+
+    @Test
+    void aScrapeIsAnsweredWhileACollectIsBlockedInTheDriver() throws Exception {
+        BlockedCall blocked = scenario.host.blockCall("nvmlDeviceGetTemperature");
+        CompletableFuture<GpuSnapshot> collect = CompletableFuture.supplyAsync(scenario.sampler::collectOnce);
+        try {
+            assertTrue(blocked.awaitBlocked(TIMEOUT), "the collect reached the blocked call");
+            HttpResponse<byte[]> r = send("GET", "/metrics");
+            assertEquals(200, r.statusCode());
+            assertEquals(1, Exposition.parse(body(r)).value("nvgpu_up"));
+            assertFalse(collect.isDone(), "the collect is still blocked: the scrape did not need it");
+        } finally {
+            blocked.release();
+        }
+        assertEquals(GpuSnapshot.Status.OK, collect.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS).status());
+    }
+
+    @Test
+    void aTakenPortIsAClearError() {
+        InetSocketAddress taken = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
+        IOException e = assertThrows(IOException.class, () -> MetricsServer.start(scenario.metrics, taken));
+        assertTrue(e.getMessage().startsWith("cannot serve metrics on "), e.getMessage());
+        assertTrue(e.getMessage().contains(":" + server.port()), e.getMessage());
+        IOException unknown = assertThrows(IOException.class, () -> MetricsServer.start(scenario.metrics,
+                InetSocketAddress.createUnresolved("no-such-host.invalid", 9848)));
+        assertTrue(unknown.getMessage().contains("unknown host"), unknown.getMessage());
+    }
+}

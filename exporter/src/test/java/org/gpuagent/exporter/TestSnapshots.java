@@ -1,0 +1,122 @@
+package org.gpuagent.exporter;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import org.gpuagent.nvml.Brand;
+import org.gpuagent.nvml.EngineUtilization;
+import org.gpuagent.nvml.MemoryInfo;
+import org.gpuagent.nvml.ProcessInfo;
+import org.gpuagent.nvml.ProcessUtilizationSample;
+import org.gpuagent.nvml.Utilization;
+import org.gpuagent.nvml.sampler.ClockReadings;
+import org.gpuagent.nvml.sampler.DeviceIdentity;
+import org.gpuagent.nvml.sampler.DeviceSnapshot;
+import org.gpuagent.nvml.sampler.GpuSnapshot;
+import org.gpuagent.nvml.sampler.PcieReadings;
+import org.gpuagent.nvml.sampler.SlowFields;
+import org.gpuagent.nvml.sampler.TemperatureThresholds;
+
+/** Hand-made snapshots with exactly the fields a test names; everything else absent. */
+final class TestSnapshots {
+    static final Instant T0 = Instant.parse("2026-01-15T12:00:00Z");
+    static final String UUID = "GPU-00000000-0000-0000-0000-000000000001";
+
+    private TestSnapshots() {
+    }
+
+    /** A device builder starting with every optional field absent. */
+    static Device device(int index, String uuid) {
+        return new Device(index, uuid);
+    }
+
+    static GpuSnapshot ok(long sequence, Instant at, DeviceSnapshot... devices) {
+        return new GpuSnapshot(sequence, GpuSnapshot.Status.OK, Optional.empty(), at, at, 0, Optional.of("test"),
+                Optional.of("580.105.08"), Optional.empty(), OptionalInt.of(12040), List.of(devices), List.of(),
+                List.of(), List.of(), List.of());
+    }
+
+    static GpuSnapshot withStatus(GpuSnapshot s, long sequence, GpuSnapshot.Status status, Instant publishedAt) {
+        return new GpuSnapshot(sequence, status, Optional.of("test: " + status), s.collectedAt(), publishedAt,
+                s.collectDurationNanos(), s.backend(), s.driverVersion(), s.nvmlVersion(), s.cudaDriverVersion(),
+                s.devices(), s.errors(), s.errorTotals(), s.xidCounts(), s.recentXids());
+    }
+
+    static final class Device {
+        private final int index;
+        private final String uuid;
+        private Optional<MemoryInfo> memory = Optional.empty();
+        private Optional<Utilization> utilization = Optional.empty();
+        private Optional<EngineUtilization> encoder = Optional.empty();
+        private Optional<EngineUtilization> decoder = Optional.empty();
+        private OptionalLong powerMilliwatts = OptionalLong.empty();
+        private OptionalLong energyMillijoules = OptionalLong.empty();
+        private Optional<List<ProcessInfo>> compute = Optional.empty();
+        private Optional<List<ProcessInfo>> graphics = Optional.empty();
+        private Optional<List<ProcessUtilizationSample>> samples = Optional.empty();
+
+        private Device(int index, String uuid) {
+            this.index = index;
+            this.uuid = uuid;
+        }
+
+        Device memory(long total, long used) {
+            memory = Optional.of(new MemoryInfo(total, used, total - used, OptionalLong.empty()));
+            return this;
+        }
+
+        Device utilization(int gpu, int mem) {
+            utilization = Optional.of(new Utilization(gpu, mem));
+            return this;
+        }
+
+        Device encoder(int percent) {
+            encoder = Optional.of(new EngineUtilization(percent, 167_000));
+            return this;
+        }
+
+        Device decoder(int percent) {
+            decoder = Optional.of(new EngineUtilization(percent, 167_000));
+            return this;
+        }
+
+        Device power(long milliwatts) {
+            powerMilliwatts = OptionalLong.of(milliwatts);
+            return this;
+        }
+
+        Device energy(long millijoules) {
+            energyMillijoules = OptionalLong.of(millijoules);
+            return this;
+        }
+
+        Device compute(ProcessInfo... p) {
+            compute = Optional.of(List.of(p));
+            return this;
+        }
+
+        Device graphics(ProcessInfo... p) {
+            graphics = Optional.of(List.of(p));
+            return this;
+        }
+
+        Device samples(ProcessUtilizationSample... s) {
+            samples = Optional.of(List.of(s));
+            return this;
+        }
+
+        DeviceSnapshot build() {
+            DeviceIdentity id = new DeviceIdentity(index, uuid, "Test GPU", Brand.QUADRO, "00000000:0" + index
+                    + ":00.0", Optional.empty(), Optional.empty(), Optional.empty());
+            PcieReadings pcie = new PcieReadings(OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
+                    OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty());
+            SlowFields slow = new SlowFields(T0, compute, graphics, samples, pcie, TemperatureThresholds.NONE,
+                    ClockReadings.NONE);
+            return new DeviceSnapshot(id, memory, Optional.empty(), utilization, encoder, decoder, Optional.empty(),
+                    OptionalInt.empty(), OptionalInt.empty(), powerMilliwatts, OptionalLong.empty(), energyMillijoules,
+                    ClockReadings.NONE, OptionalInt.empty(), OptionalLong.empty(), slow);
+        }
+    }
+}
