@@ -19,6 +19,7 @@ import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.NvmlDevice;
 import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.PcieCounter;
+import org.gpuagent.nvml.ExactListBuilder;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessInfo.ProcessKind;
 import org.gpuagent.nvml.ProcessUtilizationSample;
@@ -72,6 +73,9 @@ final class NativeDevice implements NvmlDevice {
     private Memory listBuffer = new Memory(32L * NvmlNative.PROCESS_SAMPLE_SIZE);
     private ByteBuffer listView = listBuffer.getByteBuffer(0, listBuffer.size()).order(ByteOrder.nativeOrder());
     private long listAddress = Pointer.nativeValue(listBuffer);
+    /** Decoded lists are built here so that a sample leaves no garbage behind. Guarded by this. */
+    private final ExactListBuilder<ProcessInfo> processList = new ExactListBuilder<>();
+    private final ExactListBuilder<ProcessUtilizationSample> sampleList = new ExactListBuilder<>();
     /** Cleared for good if the driver refuses the v2 memory struct at run time. Guarded by this. */
     private boolean memoryV2;
 
@@ -533,14 +537,14 @@ final class NativeDevice implements NvmlDevice {
         if (count <= 0) {
             return List.of();
         }
-        ProcessInfo[] out = new ProcessInfo[count];
+        ExactListBuilder<ProcessInfo> out = processList.clear();
         for (int i = 0; i < count; i++) {
             int base = i * entry;
             long used = listView.getLong(base + NvmlNative.PROCESS_INFO_USED_GPU_MEMORY);
-            out[i] = new ProcessInfo(listView.getInt(base + NvmlNative.PROCESS_INFO_PID),
-                    used == NvmlNative.NVML_VALUE_NOT_AVAILABLE ? OptionalLong.empty() : OptionalLong.of(used), kind);
+            out.add(new ProcessInfo(listView.getInt(base + NvmlNative.PROCESS_INFO_PID),
+                    used == NvmlNative.NVML_VALUE_NOT_AVAILABLE ? OptionalLong.empty() : OptionalLong.of(used), kind));
         }
-        return List.of(out);
+        return out.build();
     }
 
     @Override
@@ -580,18 +584,18 @@ final class NativeDevice implements NvmlDevice {
         if (count <= 0) {
             return List.of();
         }
-        ProcessUtilizationSample[] out = new ProcessUtilizationSample[count];
+        ExactListBuilder<ProcessUtilizationSample> out = sampleList.clear();
         for (int i = 0; i < count; i++) {
             int base = i * NvmlNative.PROCESS_SAMPLE_SIZE;
-            out[i] = new ProcessUtilizationSample(
+            out.add(new ProcessUtilizationSample(
                     listView.getInt(base + NvmlNative.PROCESS_SAMPLE_PID),
                     listView.getLong(base + NvmlNative.PROCESS_SAMPLE_TIMESTAMP),
                     listView.getInt(base + NvmlNative.PROCESS_SAMPLE_SM),
                     listView.getInt(base + NvmlNative.PROCESS_SAMPLE_MEM),
                     listView.getInt(base + NvmlNative.PROCESS_SAMPLE_ENC),
-                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_DEC));
+                    listView.getInt(base + NvmlNative.PROCESS_SAMPLE_DEC)));
         }
-        return List.of(out);
+        return out.build();
     }
 
     /** Grows {@link #listBuffer} to hold {@code needed} entries (with room to spare) and answers its capacity in entries. */

@@ -23,6 +23,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.gpuagent.nvml.ClockType;
+import org.gpuagent.nvml.ExactListBuilder;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlDevice;
@@ -83,6 +84,8 @@ public final class Sampler implements AutoCloseable {
 
     // ---- collect state, guarded by collectLock ----
     private final ReentrantLock collectLock = new ReentrantLock();
+    /** The devices of the collect in progress; guarded by collectLock. */
+    private final ExactListBuilder<DeviceSnapshot> deviceList = new ExactListBuilder<>();
     private Nvml session;
     private NvmlEventSet events;
     private DeviceState[] states = new DeviceState[0];
@@ -277,12 +280,12 @@ public final class Sampler implements AutoCloseable {
             slowCountdown = slowTick ? config.slowEveryTicks() - 1 : slowCountdown - 1;
             Instant now = clock.instant();
             DeviceState[] st = states;
-            DeviceSnapshot[] out = new DeviceSnapshot[st.length];
+            ExactListBuilder<DeviceSnapshot> out = deviceList.clear();
             for (int i = 0; i < st.length; i++) {
-                out[i] = readDevice(st[i], slowTick, now);
+                out.add(readDevice(st[i], slowTick, now));
             }
             drainEvents(now);
-            List<DeviceSnapshot> devices = out.length == 1 ? List.of(out[0]) : List.of(out);
+            List<DeviceSnapshot> devices = out.build();
             return publishCollected(now, ticker.getAsLong() - t0, devices);
         } catch (NvmlException e) {
             // Only codes that require re-initialisation get here; the rest were recorded field by field.
