@@ -28,7 +28,6 @@ public final class GpuAgentCommand implements Runnable {
         CommandLine cl = new CommandLine(new GpuAgentCommand(ctx), new Factory(ctx));
         cl.setOut(new java.io.PrintWriter(ctx.out(), true));
         cl.setErr(new java.io.PrintWriter(ctx.err(), true));
-        cl.setExitCodeExceptionMapper(t -> ExitCodes.FAILURE);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("gpu-agent: error: " + DaemonLog.describe(e));
             if (DaemonLog.debugEnabled()) {

@@ -70,8 +70,13 @@ final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(Path stateDir, List<String> extra, Map<String, String> env, boolean awaitReady)
             throws IOException, InterruptedException {
-        List<String> args = new ArrayList<>(List.of("run", "--state-dir", stateDir.toString(),
-                "--metrics-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"));
+        List<String> args = new ArrayList<>(List.of("run", "--state-dir", stateDir.toString()));
+        for (String listener : List.of("--metrics-listen", "--api-listen")) {
+            if (!extra.contains(listener)) {
+                args.add(listener);
+                args.add("127.0.0.1:0");
+            }
+        }
         if (!extra.contains("--backend")) {
             args.add("--backend");
             args.add("sim");
@@ -151,9 +156,12 @@ final class DaemonProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    /** SIGTERM, then the exit status. */
+    /**
+     * SIGTERM, then the exit status. Through the process handle: {@link Process#destroy()} also
+     * closes our end of its output pipe at once, and the daemon's last lines would be lost.
+     */
     int stop() throws InterruptedException {
-        process.destroy();
+        process.toHandle().destroy();
         return awaitExit(Duration.ofSeconds(30));
     }
 
@@ -204,7 +212,7 @@ final class DaemonProcess implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         if (process.isAlive()) {
-            process.destroy();
+            process.toHandle().destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
             }
