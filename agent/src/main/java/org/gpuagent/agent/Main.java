@@ -1,7 +1,9 @@
 package org.gpuagent.agent;
 
+import java.util.OptionalInt;
 import org.gpuagent.agent.cli.CliContext;
 import org.gpuagent.agent.cli.GpuAgentCommand;
+import org.gpuagent.agent.cli.QuickAdmit;
 
 /** {@code gpu-agent}: the launcher script and {@code java -jar gpu-agent.jar} start here. */
 public final class Main {
@@ -16,7 +18,10 @@ public final class Main {
 
     public static void main(String[] args) {
         configureHttpServer();
-        System.exit(GpuAgentCommand.execute(args, CliContext.system()));
+        CliContext ctx = CliContext.system();
+        // admit first, before any picocli class loads: see QuickAdmit
+        OptionalInt quick = QuickAdmit.tryRun(args, ctx);
+        System.exit(quick.isPresent() ? quick.getAsInt() : GpuAgentCommand.executeWithPicocli(args, ctx));
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.gpuagent.agent.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
@@ -36,6 +38,7 @@ import org.gpuagent.scheduler.AdmissionRequest;
 public final class LeaseRequestParser {
     static final Set<String> FIELDS = Set.of("service", "bytes", "holder", "waitMs", "pids");
     private static final BigInteger MAX_LONG = BigInteger.valueOf(Long.MAX_VALUE);
+    private static final JsonFactory FACTORY = new JsonFactory();
     private static final JSON READER = JSON.builder().enable(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS,
             JSON.Feature.USE_BIG_DECIMAL_FOR_FLOATS).build();
 
@@ -93,8 +96,11 @@ public final class LeaseRequestParser {
             throw ApiError.badRequest("the body is empty; send a JSON object such as {\"service\":\"ollama\"}");
         }
         Object parsed;
-        try {
-            parsed = READER.anyFrom(text);
+        try (JsonParser p = FACTORY.createParser(text)) {
+            parsed = READER.anyFrom(p);
+            if (p.nextToken() != null) {
+                throw ApiError.badRequest("malformed JSON: something follows the object");
+            }
         } catch (JsonProcessingException e) {
             throw ApiError.badRequest("malformed JSON: " + firstLine(e.getOriginalMessage()));
         } catch (IOException e) {

@@ -1,12 +1,9 @@
 package org.gpuagent.agent.cli;
 
-import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.agent.config.AgentConfig;
@@ -40,45 +37,35 @@ final class Admitter {
 
     /** @return the exit code; on 0 with a lease, the lease id went to stdout when {@code printLease} */
     int admit(ApiClient client, Request r, Optional<Path> config, boolean printLease) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("service", r.service());
-        r.bytes().ifPresent(b -> body.put("bytes", b));
-        r.holder().ifPresent(h -> body.put("holder", h));
-        if (!r.maxWait().isZero()) {
-            body.put("waitMs", r.maxWait().toMillis());
-        }
-        if (!r.pids().isEmpty()) {
-            body.put("pids", r.pids());
-        }
         ApiClient.Response resp;
         try {
-            resp = client.call("POST", "/v1/leases", JSON.std.asString(body), r.maxWait().plus(ANSWER_MARGIN));
+            resp = client.call("POST", "/v1/leases", AdmitJson.request(r), r.maxWait().plus(ANSWER_MARGIN));
         } catch (ApiClient.Unreachable e) {
             return unreachable(r.service(), e.getMessage(), config);
         } catch (IOException e) {
             ctx.err().println(prefix + ": cannot encode the request: " + e.getMessage());
             return ExitCodes.USAGE;
         }
+        AdmitJson.Answer a = AdmitJson.answer(resp.body());
+        String message = a.message() != null ? a.message() : "HTTP " + resp.status();
         switch (resp.status()) {
             case 201 -> {
-                Object lease = resp.json().get("lease");
-                Object id = lease instanceof Map<?, ?> m ? m.get("id") : null;
                 if (printLease) {
-                    ctx.out().println(id);
+                    ctx.out().println(a.leaseId());
                 }
                 return ExitCodes.OK;
             }
             case 409, 404 -> {
-                ctx.err().println(prefix + ": " + resp.message());
+                ctx.err().println(prefix + ": " + message);
                 return ExitCodes.DENIED;
             }
             case 400, 413 -> {
-                ctx.err().println(prefix + ": the agent refused the request: " + resp.message());
+                ctx.err().println(prefix + ": the agent refused the request: " + message);
                 return ExitCodes.USAGE;
             }
             default -> {
                 return unreachable(r.service(), "the agent at " + client.api() + " answered HTTP " + resp.status()
-                        + ": " + resp.message(), config);
+                        + ": " + message, config);
             }
         }
     }

@@ -12,6 +12,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
+import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.config.HostPort;
 
@@ -22,6 +24,8 @@ import org.gpuagent.agent.config.HostPort;
  */
 final class ApiClient {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+    static final String API_ENV = "GPU_AGENT_API";
+    static final String DEFAULT_API = "127.0.0.1:9849";
 
     private final HostPort api;
     private final Path stateDir;
@@ -29,6 +33,20 @@ final class ApiClient {
     ApiClient(HostPort api, Path stateDir) {
         this.api = api;
         this.stateDir = stateDir;
+    }
+
+    /**
+     * The client for {@code --api} (else {@code $GPU_AGENT_API}, else {@value #DEFAULT_API}; a
+     * wildcard host means this machine) and {@code --state-dir}.
+     *
+     * @throws IllegalArgumentException when the address is not HOST:PORT
+     */
+    static ApiClient resolve(String api, Path stateDir, CliContext ctx) {
+        HostPort hp = HostPort.parse(api != null ? api : ctx.env().getOrDefault(API_ENV, DEFAULT_API));
+        if (hp.host().equals("0.0.0.0") || hp.host().equals("::")) {
+            hp = new HostPort("127.0.0.1", hp.port());
+        }
+        return new ApiClient(hp, StateDirectory.resolveForClient(Optional.ofNullable(stateDir), ctx.env()));
     }
 
     HostPort api() {

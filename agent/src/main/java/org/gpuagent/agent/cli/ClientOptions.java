@@ -1,9 +1,6 @@
 package org.gpuagent.agent.cli;
 
 import java.nio.file.Path;
-import java.util.Optional;
-import org.gpuagent.agent.StateDirectory;
-import org.gpuagent.agent.config.HostPort;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -11,14 +8,12 @@ import picocli.CommandLine.Spec;
 
 /** {@code --api HOST:PORT} and {@code --state-dir DIR}, shared by the commands that talk to the agent. */
 public final class ClientOptions {
-    public static final String API_ENV = "GPU_AGENT_API";
-    public static final String DEFAULT_API = "127.0.0.1:9849";
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec spec;
 
     @Option(names = "--api", paramLabel = "HOST:PORT",
-            description = "The agent's API (default: $GPU_AGENT_API, else " + DEFAULT_API + ").")
+            description = "The agent's API (default: $GPU_AGENT_API, else " + ApiClient.DEFAULT_API + ").")
     String api;
 
     @Option(names = "--state-dir", paramLabel = "DIR",
@@ -27,16 +22,10 @@ public final class ClientOptions {
     Path stateDir;
 
     ApiClient client(CliContext ctx) {
-        String text = api != null ? api : ctx.env().getOrDefault(API_ENV, DEFAULT_API);
-        HostPort hp;
         try {
-            hp = HostPort.parse(text);
+            return ApiClient.resolve(api, stateDir, ctx);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--api: " + e.getMessage());
         }
-        if (hp.host().equals("0.0.0.0")) {
-            hp = new HostPort("127.0.0.1", hp.port());
-        }
-        return new ApiClient(hp, StateDirectory.resolveForClient(Optional.ofNullable(stateDir), ctx.env()));
     }
 }

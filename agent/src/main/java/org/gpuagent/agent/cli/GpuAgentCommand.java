@@ -23,8 +23,20 @@ public final class GpuAgentCommand implements Runnable {
         new CommandLine(this).usage(ctx.err());
     }
 
-    /** Runs one command line and returns its exit code (usage errors: 2; unexpected failures: 1). */
+    /**
+     * Runs one command line and returns its exit code (usage errors: 2; unexpected failures: 1). A
+     * well-formed {@code admit} takes a quick path without picocli ({@link QuickAdmit}).
+     */
     public static int execute(String[] args, CliContext ctx) {
+        java.util.OptionalInt quick = QuickAdmit.tryRun(args, ctx);
+        if (quick.isPresent()) {
+            return quick.getAsInt();
+        }
+        return executeWithPicocli(args, ctx);
+    }
+
+    /** The full command line, without the quick path for admit; tests compare the two. */
+    public static int executeWithPicocli(String[] args, CliContext ctx) {
         CommandLine cl = new CommandLine(new GpuAgentCommand(ctx), new Factory(ctx));
         cl.setOut(new java.io.PrintWriter(ctx.out(), true));
         cl.setErr(new java.io.PrintWriter(ctx.err(), true));
