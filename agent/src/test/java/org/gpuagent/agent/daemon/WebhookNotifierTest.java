@@ -28,9 +28,10 @@ class WebhookNotifierTest {
         LinkedBlockingQueue<Map<String, Object>> received = new LinkedBlockingQueue<>();
         HttpServer receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         receiver.createContext("/hook", ex -> {
-            received.add(JSON.std.mapFrom(ex.getRequestBody()));
+            Map<String, Object> body = JSON.std.mapFrom(ex.getRequestBody());
             ex.sendResponseHeaders(204, -1);
             ex.close();
+            received.add(body);
         });
         receiver.start();
         try {

@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.gpuagent.nvml.jna.FakeNvmlControl;
 import org.gpuagent.nvml.testing.Prerequisites;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -213,7 +214,8 @@ class DaemonLifecycleTest {
     void autoPicksNvmlWhenTheLibraryLoads() throws Exception {
         Path fake = Prerequisites.requireFakeNvmlDir().resolve("libnvidia-ml.so.1").toAbsolutePath();
         Prerequisites.require(Files.isRegularFile(fake), "the fake libnvidia-ml is missing: " + fake);
-        Path scenario = Path.of(DaemonLifecycleTest.class.getResource("/fake-nvml/p1000.scenario").toURI());
+        // a file the fake library can read (copied out when the test-jar holds it)
+        Path scenario = FakeNvmlControl.scenario("p1000");
         try (DaemonProcess d = DaemonProcess.start(dir.resolve("state"), List.of("--backend", "auto",
                 "--nvml-library", fake.toString()), Map.of("FAKE_NVML_SCENARIO", scenario.toString()), true)) {
             List<String> backend = d.log().stream().filter(l -> l.contains(" backend: ")).toList();
