@@ -35,7 +35,11 @@ in
 
     package = lib.mkOption {
       type = lib.types.package;
-      description = "A package providing bin/gpu-agent (the launcher) and its gpu-agent.jar.";
+      description = ''
+        A package providing bin/gpu-agent (the launcher, next to its gpu-agent.jar) that finds a
+        JDK 17+: wrap it with JAVA_HOME set (makeWrapper), since neither systemd units nor the
+        build-time check-config have java on their PATH.
+      '';
     };
 
     settings = lib.mkOption {

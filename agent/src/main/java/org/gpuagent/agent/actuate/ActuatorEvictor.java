@@ -39,13 +39,13 @@ public final class ActuatorEvictor implements Evictor {
         }
         Duration left = Duration.between(clock.instant(), order.deadline());
         Duration timeout = left.compareTo(MIN_TIMEOUT) < 0 ? MIN_TIMEOUT : left;
-        DaemonLog.info("preempting " + victim + " for " + order.forService() + ": " + a.describe());
+        // The ledger's own Preempted event already has its line; this one says what was done.
         return CompletableFuture.supplyAsync(() -> {
             Instant start = clock.instant();
             try {
                 String outcome = a.act(order, timeout);
-                DaemonLog.info("preemption of " + victim + " done in "
-                        + Duration.between(start, clock.instant()).toMillis() + " ms: " + outcome);
+                DaemonLog.info("preemption of " + victim + " for " + order.forService() + " via " + a.describe()
+                        + " done in " + Duration.between(start, clock.instant()).toMillis() + " ms: " + outcome);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 DaemonLog.warn("preemption of " + victim + " interrupted");

@@ -154,7 +154,9 @@ class ApiEndToEndTest {
         assertTrue(metrics.contains("nvgpu_preemptions_total{service=\"ollama\"} 1.0"), metrics);
         assertTrue(metrics.contains("nvgpu_admissions_total{outcome=\"admitted_after_preemption\",service=\"frigate\"} 1.0"),
                 metrics);
-        assertTrue(daemon.logText().contains("the simulator, in place of ollama-unload"), daemon.logText());
+        daemon.awaitLine(l -> l.contains("INFO preemption of ollama lease " + ollama + " (2.5 GiB) for frigate via the "
+                + "simulator, in place of ollama-unload") && l.contains("its simulated process exits in 500 ms"),
+                Duration.ofSeconds(10));
     }
 
     @Test
