@@ -17,6 +17,10 @@ import picocli.CommandLine.Parameters;
 final class CheckConfigCommand implements Callable<Integer> {
     private final CliContext ctx;
 
+    /** Every command takes --state-dir (the contract); this one does not need it. */
+    @picocli.CommandLine.Option(names = "--state-dir", paramLabel = "DIR", description = "Accepted; not used.")
+    java.nio.file.Path stateDir;
+
     @Parameters(paramLabel = "FILE", description = "The YAML configuration.")
     Path file;
 

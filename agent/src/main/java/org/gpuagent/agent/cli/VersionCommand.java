@@ -8,6 +8,10 @@ import picocli.CommandLine.Command;
 final class VersionCommand implements Callable<Integer> {
     private final CliContext ctx;
 
+    /** Every command takes --state-dir (the contract); this one does not need it. */
+    @picocli.CommandLine.Option(names = "--state-dir", paramLabel = "DIR", description = "Accepted; not used.")
+    java.nio.file.Path stateDir;
+
     VersionCommand(CliContext ctx) {
         this.ctx = ctx;
     }

@@ -26,7 +26,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
@@ -114,7 +113,7 @@ public final class Daemon implements AutoCloseable {
     private final List<AutoCloseable> opened = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closing = new AtomicBoolean();
-    private final AtomicLong publishedViewVersion = new AtomicLong(-1);
+    private long publishedViewVersion = -1;
 
     private Backend backend;
     private Sampler sampler;
@@ -380,13 +379,16 @@ public final class Daemon implements AutoCloseable {
         return c;
     }
 
-    /** Hands the ledger's latest view to the metrics when it is newer than the last one handed over. */
-    private void publishLedger() {
+    /**
+     * Hands the ledger's latest view to the metrics when it is newer than the last one handed over.
+     * Synchronized so that two callers cannot publish an older view after a newer one.
+     */
+    private synchronized void publishLedger() {
         LedgerView v = ledger.view();
-        long seen = publishedViewVersion.get();
-        if (v.version() <= seen || !publishedViewVersion.compareAndSet(seen, v.version())) {
+        if (v.version() <= publishedViewVersion) {
             return;
         }
+        publishedViewVersion = v.version();
         List<SchedulerMetricsView.ServiceVram> services = new ArrayList<>();
         for (LedgerView.ServiceUsage u : v.services()) {
             services.add(new SchedulerMetricsView.ServiceVram(u.service(), u.leasedBytes(), u.observedBytes()));
