@@ -13,6 +13,7 @@ import java.util.OptionalLong;
  * @param device           which GPU: an NVML index or a UUID
  * @param deviceMemoryBytes the total VRAM the config is written for; lets {@code check-config}
  *                         verify budgets without a GPU ({@code run} checks against the real total)
+ * @param nvmlLibrary      a libnvidia-ml file to load instead of searching the usual places
  */
 public record AgentConfig(
         String device,
@@ -24,7 +25,8 @@ public record AgentConfig(
         Reconcile reconcile,
         Exporter exporter,
         List<ServiceConfig> services,
-        List<Webhook> webhooks) {
+        List<Webhook> webhooks,
+        Optional<Path> nvmlLibrary) {
 
     public AgentConfig {
         services = List.copyOf(services);

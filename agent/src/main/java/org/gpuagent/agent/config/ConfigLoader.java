@@ -143,6 +143,11 @@ public final class ConfigLoader {
         l.finish();
 
         Optional<Path> stateDir = top.scalar("state-dir").map(Path::of);
+        Optional<Path> nvmlLibrary = top.scalar("nvml-library").map(String::strip).map(Path::of);
+        if (nvmlLibrary.isPresent() && !nvmlLibrary.get().isAbsolute()) {
+            top.problem(top.lineOf("nvml-library"), "nvml-library", "\"" + nvmlLibrary.get()
+                    + "\" must be an absolute path to libnvidia-ml.so.1");
+        }
 
         YamlSection r = top.section("reconcile");
         Duration grace = r.duration("grace", Duration.ofSeconds(30));
@@ -200,7 +205,7 @@ public final class ConfigLoader {
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
                 new AgentConfig.Listen(metrics, api), stateDir, new AgentConfig.Reconcile(grace, tolerance),
-                new AgentConfig.Exporter(pidLabels), services, webhooks);
+                new AgentConfig.Exporter(pidLabels), services, webhooks, nvmlLibrary);
     }
 
     private static Headroom headroom(YamlSection top) {

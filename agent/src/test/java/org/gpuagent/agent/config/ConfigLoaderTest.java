@@ -130,4 +130,13 @@ class ConfigLoaderTest {
         Files.writeString(f, ConfigLoader.builtInDefaultText());
         assertEquals(ConfigLoader.builtInDefault(), ConfigLoader.load(f));
     }
+
+    @Test
+    void nvmlLibraryIsAnAbsolutePath() throws Exception {
+        assertEquals(java.util.Optional.of(Path.of("/run/opengl-driver/lib/libnvidia-ml.so.1")),
+                ConfigLoader.parse("nvml-library: /run/opengl-driver/lib/libnvidia-ml.so.1\n", "t.yaml").nvmlLibrary());
+        assertEquals(java.util.Optional.empty(), ConfigLoader.parse("", "t.yaml").nvmlLibrary());
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("nvml-library: lib.so\n", "t.yaml"));
+        assertTrue(e.getMessage().contains("t.yaml:1: nvml-library: \"lib.so\" must be an absolute path"), e.getMessage());
+    }
 }

@@ -1,0 +1,137 @@
+package org.gpuagent.agent.cli;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.gpuagent.agent.StateDirectory;
+import org.gpuagent.agent.api.ApiToken;
+import org.gpuagent.agent.config.HostPort;
+
+/**
+ * The CLI's side of the API. Plain {@link HttpURLConnection}: a client command is a short-lived
+ * process, and {@code java.net.http} costs a selector thread and tens of milliseconds of class
+ * loading that an {@code ExecStartPre} should not pay.
+ */
+final class ApiClient {
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+    static final String API_ENV = "GPU_AGENT_API";
+    static final String DEFAULT_API = "127.0.0.1:9849";
+
+    private final HostPort api;
+    private final Path stateDir;
+
+    ApiClient(HostPort api, Path stateDir) {
+        this.api = api;
+        this.stateDir = stateDir;
+    }
+
+    /**
+     * The client for {@code --api} (else {@code $GPU_AGENT_API}, else {@value #DEFAULT_API}; a
+     * wildcard host means this machine) and {@code --state-dir}.
+     *
+     * @throws IllegalArgumentException when the address is not HOST:PORT
+     */
+    static ApiClient resolve(String api, Path stateDir, CliContext ctx) {
+        HostPort hp = HostPort.parse(api != null ? api : ctx.env().getOrDefault(API_ENV, DEFAULT_API));
+        if (hp.host().equals("0.0.0.0") || hp.host().equals("::")) {
+            hp = new HostPort("127.0.0.1", hp.port());
+        }
+        return new ApiClient(hp, StateDirectory.resolveForClient(Optional.ofNullable(stateDir), ctx.env()));
+    }
+
+    HostPort api() {
+        return api;
+    }
+
+    /** The agent cannot be asked: refused, timed out, no token, or it answered like no agent. */
+    static final class Unreachable extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Unreachable(String message) {
+            super(message);
+        }
+    }
+
+    record Response(int status, String body) {
+        Map<String, Object> json() {
+            try {
+                Map<String, Object> m = JSON.std.mapFrom(body);
+                return m == null ? Map.of() : m;
+            } catch (IOException e) {
+                return Map.of();
+            }
+        }
+
+        /** The error body's message, or the status line when there is none. */
+        String message() {
+            Object m = json().get("message");
+            return m instanceof String s ? s : "HTTP " + status;
+        }
+
+        String error() {
+            Object e = json().get("error");
+            return e instanceof String s ? s : "";
+        }
+    }
+
+    Response call(String method, String pathAndQuery, String jsonBody, Duration readTimeout) throws Unreachable {
+        String token;
+        try {
+            token = ApiToken.read(stateDir).value();
+        } catch (NoSuchFileException e) {
+            throw new Unreachable("no API token at " + stateDir.resolve(ApiToken.FILE_NAME)
+                    + " (has the agent run with this state directory? pass --state-dir)");
+        } catch (IOException e) {
+            throw new Unreachable("cannot read the API token " + stateDir.resolve(ApiToken.FILE_NAME) + ": "
+                    + e.getMessage());
+        }
+        HttpURLConnection c;
+        try {
+            URL url = URI.create("http://" + api + pathAndQuery).toURL();
+            c = (HttpURLConnection) url.openConnection();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Unreachable("bad API address " + api + ": " + e.getMessage());
+        }
+        try {
+            c.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
+            c.setReadTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis()));
+            c.setRequestMethod(method);
+            c.setUseCaches(false);
+            c.setRequestProperty("Authorization", "Bearer " + token);
+            c.setRequestProperty("Accept", "application/json");
+            if (jsonBody != null) {
+                byte[] b = jsonBody.getBytes(StandardCharsets.UTF_8);
+                c.setDoOutput(true);
+                c.setFixedLengthStreamingMode(b.length);
+                c.setRequestProperty("Content-Type", "application/json");
+                try (OutputStream out = c.getOutputStream()) {
+                    out.write(b);
+                }
+            }
+            int status = c.getResponseCode();
+            InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+            String body = "";
+            if (in != null) {
+                try (in) {
+                    body = new String(in.readNBytes(4 << 20), StandardCharsets.UTF_8);
+                }
+            }
+            return new Response(status, body);
+        } catch (IOException e) {
+            throw new Unreachable("cannot reach the agent at " + api + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"));
+        } finally {
+            c.disconnect();
+        }
+    }
+}

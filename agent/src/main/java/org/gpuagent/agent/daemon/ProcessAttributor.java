@@ -1,0 +1,41 @@
+package org.gpuagent.agent.daemon;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Says which service (and which lease holder, when known) a GPU process belongs to. The daemon
+ * chains several: pids carried by leases, the simulator's processes and, later, the process's
+ * cgroup (a systemd unit or a Podman container, matched by the services' rules). The first that
+ * knows the pid wins.
+ *
+ * <p>Contract: called on the sampler's thread once per process and snapshot, twice (metrics and
+ * ledger); it must be quick and must not block (cache what is expensive).
+ */
+@FunctionalInterface
+public interface ProcessAttributor {
+
+    Optional<Attribution> attribute(int pid);
+
+    /**
+     * @param service a configured service
+     * @param holder  the lease holder the process runs for ({@code systemd:<unit>}, {@code oci:<id>},
+     *                ...); empty when only the service is known
+     */
+    record Attribution(String service, Optional<String> holder) {
+    }
+
+    /** The first attributor in {@code chain} that knows the pid. */
+    static ProcessAttributor firstOf(List<ProcessAttributor> chain) {
+        List<ProcessAttributor> copy = List.copyOf(chain);
+        return pid -> {
+            for (ProcessAttributor a : copy) {
+                Optional<Attribution> found = a.attribute(pid);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+            return Optional.empty();
+        };
+    }
+}
