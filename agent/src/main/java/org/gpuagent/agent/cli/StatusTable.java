@@ -1,5 +1,9 @@
 package org.gpuagent.agent.cli;
 
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -8,6 +12,21 @@ import org.gpuagent.agent.config.ByteSize;
 /** {@code gpu-agent status} for people: the {@code /v1/status} JSON as a few aligned tables. */
 final class StatusTable {
     private StatusTable() {
+    }
+
+    private static final DateTimeFormatter LOCAL_TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+
+    /** An ISO instant from the API as local wall time to the second; anything else as it came. */
+    static String time(Object iso) {
+        if (iso == null) {
+            return "-";
+        }
+        try {
+            return LOCAL_TIME.format(Instant.parse(iso.toString()).atZone(ZoneId.systemDefault()));
+        } catch (DateTimeParseException e) {
+            return iso.toString();
+        }
     }
 
     static String render(Map<String, Object> s) {
@@ -59,7 +78,7 @@ final class StatusTable {
         for (Object o : list(s.get("leases"))) {
             Map<String, Object> l = map(o);
             leases.row(str(l.get("id")), str(l.get("service")), size(l.get("bytes")),
-                    l.get("holder") == null ? "-" : str(l.get("holder")), str(l.get("state")), str(l.get("grantedAt")));
+                    l.get("holder") == null ? "-" : str(l.get("holder")), str(l.get("state")), time(l.get("grantedAt")));
         }
         leases.appendTo(b, "no leases");
 
@@ -67,8 +86,8 @@ final class StatusTable {
         for (Object o : list(s.get("queue"))) {
             Map<String, Object> q = map(o);
             queue.row(str(q.get("position")), str(q.get("service")), size(q.get("bytes")),
-                    q.get("holder") == null ? "-" : str(q.get("holder")), str(q.get("submittedAt")),
-                    str(q.get("deadline")));
+                    q.get("holder") == null ? "-" : str(q.get("holder")), time(q.get("submittedAt")),
+                    time(q.get("deadline")));
         }
         queue.appendTo(b, "nothing waiting");
         return b.toString();
