@@ -44,8 +44,6 @@ import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.exporter.GpuMetrics;
 import org.gpuagent.exporter.MetricsServer;
 import org.gpuagent.exporter.SchedulerMetricsView;
-import org.gpuagent.exporter.WorkloadKind;
-import org.gpuagent.exporter.WorkloadRef;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
@@ -66,8 +64,8 @@ import org.gpuagent.scheduler.journal.JournalCorruptedException;
  *
  * <pre>
  * backend (NVML or the simulated P1000) → Sampler thread → snapshots
- *     → GpuMetrics (with workloads attributed)          → MetricsServer (/metrics, /healthz)
- *     → LedgerObserver (attribution, liveness)          → AdmissionController.observe
+ *     → GpuMetrics (workloads: AttributionChain)        → MetricsServer (/metrics, /healthz)
+ *     → LedgerObserver (AttributionChain; liveness: /proc, cgroupfs) → AdmissionController.observe
  *     → EventReporter (GPU lost, Xid)
  * ApiServer (/v1) → AdmissionController (journal in the state directory)
  *     → events → EventReporter (log line, counters, webhooks), SimulatedServices (sim only)
@@ -215,10 +213,15 @@ public final class Daemon implements AutoCloseable {
         sim.ifPresent(x -> x.adopt(view.leases()));
         publishLedger();
 
-        List<ProcessAttributor> chain = new ArrayList<>();
-        chain.add(new LeasePidAttributor(ledger::view));
-        sim.ifPresent(chain::add);
-        ProcessAttributor attributor = ProcessAttributor.firstOf(chain);
+        // On the simulator its processes stand in for the units and containers, and this host's
+        // cgroups describe other processes: checking systemd:ollama.service here would reclaim the
+        // simulated Ollama's lease. So cgroups are read on the NVML backend only.
+        Optional<CgroupAttributor> cgroups = sim.isPresent() ? Optional.empty()
+                : Optional.of(new CgroupAttributor(CgroupAttributor.DEFAULT_PROC, ledger::view, config.services()));
+        AttributionChain attributor = new AttributionChain(new LeasePidAttributor(ledger::view), cgroups,
+                sim.<List<ProcessAttributor>>map(List::of).orElse(List.of()));
+        HolderLiveness liveness = sim.isPresent() ? HolderLiveness.processes()
+                : new CgroupLiveness(CgroupLiveness.DEFAULT_ROOT, HolderLiveness.processes());
 
         HostPort metricsAt = o.metricsListen().orElse(config.listen().metrics());
         HostPort apiAt = o.apiListen().orElse(config.listen().api());
@@ -235,10 +238,8 @@ public final class Daemon implements AutoCloseable {
         }
         opened.add(apiServer);
 
-        sampler.addListener(metrics.listener(pid -> attributor.attribute(pid)
-                .map(a -> new WorkloadRef(a.service(), WorkloadKind.SERVICE))));
-        sampler.addListener(new LedgerObserver(ledger, device, attributor, HolderLiveness.processes(),
-                observation -> publishLedger()));
+        sampler.addListener(metrics.listener(attributor));
+        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness, observation -> publishLedger()));
         sampler.addListener(events);
         sampler.start();
 

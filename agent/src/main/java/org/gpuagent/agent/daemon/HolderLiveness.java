@@ -12,15 +12,17 @@ public interface HolderLiveness {
     boolean pidAlive(long pid);
 
     /**
-     * Whether {@code holder} exists: {@code Optional.empty()} when this cannot tell (a systemd unit
-     * or an OCI container, until cgroup attribution arrives); the lease then lives as long as its
-     * pids, or for ever when it has none.
+     * Whether {@code holder} exists: {@code Optional.empty()} when this cannot tell (a holder of a
+     * form it does not know; a systemd unit or an OCI container without a readable cgroupfs, see
+     * {@link CgroupLiveness}); the lease then lives as long as its pids, or for ever when it has
+     * none.
      */
     Optional<Boolean> holderAlive(String holder);
 
     /**
      * Processes via {@link ProcessHandle} (i.e. {@code /proc}); holders written {@code pid:N} by
-     * their pid; other holders unknown.
+     * their pid; other holders unknown (the simulator's liveness; {@link CgroupLiveness} adds units
+     * and containers on a real GPU).
      */
     static HolderLiveness processes() {
         return new HolderLiveness() {

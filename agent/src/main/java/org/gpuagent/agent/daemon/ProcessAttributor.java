@@ -5,9 +5,9 @@ import java.util.Optional;
 
 /**
  * Says which service (and which lease holder, when known) a GPU process belongs to. The daemon
- * chains several: pids carried by leases, the simulator's processes and, later, the process's
- * cgroup (a systemd unit or a Podman container, matched by the services' rules). The first that
- * knows the pid wins.
+ * chains several ({@link AttributionChain}): pids carried by leases, the process's cgroup (a
+ * lease's container or unit, or a unit the services' rules list), the simulator's processes. The
+ * first that knows the pid wins.
  *
  * <p>Contract: called on the sampler's thread once per process and snapshot, twice (metrics and
  * ledger); it must be quick and must not block (cache what is expensive).
