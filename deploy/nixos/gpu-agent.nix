@@ -46,7 +46,7 @@ in
       type = yaml.type;
       default = { };
       description = ''
-        The YAML configuration as Nix attributes (keys as in agent/README-section.md, e.g.
+        The YAML configuration as Nix attributes (keys as in README.md, "Configuration reference", e.g.
         `sampling.interval = "1s"`). Empty: the built-in default. It is checked with
         `gpu-agent check-config` at build time.
       '';
