@@ -53,6 +53,10 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # ---- what this run uses ----
 
+# A copy may lose the executable bits; the JVM needs them on java and, to fork (JMH), jspawnhelper.
+for f in .gpu-jre/bin/java .gpu-jre/lib/jspawnhelper "$floor"; do
+  [ -f "$f" ] && [ ! -x "$f" ] && chmod u+x "$f"
+done
 java=${JAVA:-}
 if [ -z "$java" ]; then
   if [ -x .gpu-jre/bin/java ]; then java=$root/.gpu-jre/bin/java; else java=$(command -v java || true); fi
@@ -104,14 +108,12 @@ fi
 
 # ---- steps ----
 
-names=()
 lines=()
 figures=()
 passed=0 failed=0 skipped=0
 
 # record STEP STATUS SECONDS REASON: one summary line per step
 record() {
-  names+=("$1")
   local line
   line=$(printf '%-18s %-7s %4ss' "$1" "$2" "$3")
   [ -n "$4" ] && line="$line  $4"
