@@ -13,7 +13,6 @@ import org.gpuagent.bench.capacity.ContextFootprint.Allocation;
 import org.gpuagent.bench.capacity.ContextFootprint.Match;
 import org.gpuagent.bench.capacity.ContextFootprint.Reading;
 import org.gpuagent.bench.capacity.ContextFootprint.Result;
-import org.gpuagent.bench.capacity.ContextFootprint.Step;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlDevice;
 import org.gpuagent.nvml.NvmlException;
@@ -108,7 +107,7 @@ public final class CudaContextProbe {
     }
 
     static int run(int ordinal, NvmlLibraryLocator locator, CudaOpener cuda, PrintStream out, PrintStream err) {
-        Nvml nvml;
+        NativeNvml nvml;
         try {
             nvml = NativeNvml.open(locator);
         } catch (NvmlLibraryNotFoundException e) {
@@ -126,7 +125,7 @@ public final class CudaContextProbe {
                 err.println(NAME + ": no GPU here: NVML lists no device");
                 return NO_GPU;
             }
-            return measure(ordinal, nvml, ((NativeNvml) nvml).libraryLocation(), cuda,
+            return measure(ordinal, nvml, nvml.libraryLocation(), cuda,
                     device -> new ContextFootprint(device, (int) ProcessHandle.current().pid(), System::nanoTime,
                             CudaContextProbe::pause, MAX_READS), out, err);
         } catch (NvmlException e) {
@@ -241,7 +240,7 @@ public final class CudaContextProbe {
         for (Allocation a : r.allocations()) {
             Reading held = a.allocated().reading();
             Reading freed = a.freed().reading();
-            lines.add("# cuMemAlloc " + sizeLabel(a.bytes()) + ": process "
+            lines.add("# cuMemAlloc " + sizeLabel(a.bytes()).replaceFirst("(\\d)([A-Z])", "$1 $2") + ": process "
                     + signed(minus(held.processBytesOrZero(), before.processBytesOrZero())) + ", device "
                     + signedMib(held.deviceUsedBytes() - before.deviceUsedBytes()) + "; after cuMemFree: process "
                     + signed(minus(freed.processBytesOrZero(), before.processBytesOrZero())) + ", device "
