@@ -64,9 +64,12 @@ modules=java.base,java.logging,java.management,java.net.http,jdk.httpserver,jdk.
 rm -rf .gpu-jre
 "$jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --output .gpu-jre
 .gpu-jre/bin/java -version 2>&1 | head -1
-exclude=$(git rev-parse --git-path info/exclude)
-mkdir -p "$(dirname "$exclude")"
-grep -qxF '/.gpu-jre/' "$exclude" 2>/dev/null || echo '/.gpu-jre/' >>"$exclude"
+# .gitignore names it; a checkout whose .gitignore does not gets it in .git/info/exclude.
+if ! git check-ignore -q .gpu-jre; then
+  exclude=$(git rev-parse --git-path info/exclude)
+  mkdir -p "$(dirname "$exclude")"
+  echo '/.gpu-jre/' >>"$exclude"
+fi
 git check-ignore -q .gpu-jre || die ".gpu-jre is not ignored by git: it would travel as part of the tree"
 
 say "Self-test: run-gpu-checks.sh against the fake libnvidia-ml and libcuda"

@@ -4,7 +4,7 @@
 #
 # Usage (from anywhere; it works from the repository root):
 #   jmh-benchmarks/prepare-gpu-checks.sh        # here, once: builds what this script needs
-#   OUT=DIR jmh-benchmarks/run-gpu-checks.sh    # there: results in DIR (default ./gpu-checks-out)
+#   OUT=DIR jmh-benchmarks/run-gpu-checks.sh    # there: results in DIR (default jmh-benchmarks/target/gpu-checks-out)
 #
 # Steps, in order; each writes $OUT/<step>.txt, and a failing step does not stop the others:
 #   env                GPU, driver, library and Java found
@@ -39,7 +39,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
-OUT=${OUT:-$root/gpu-checks-out}
+OUT=${OUT:-$root/jmh-benchmarks/target/gpu-checks-out}
 mkdir -p "$OUT" || exit 2
 self_test=${GPU_CHECKS_SELF_TEST:-0}
 work=$(mktemp -d "${TMPDIR:-/tmp}/gpu-checks.XXXXXX") || exit 2
@@ -301,8 +301,8 @@ rm -rf "$OUT/.logs" "$OUT/logs.tar.gz.tmp"
   echo "gpu-checks $started${gpu_line:+ on $gpu_line}$([ "$self_test" = 1 ] && echo ' (SELF-TEST against the fake libraries: figures are not GPU figures)')"
   for l in "${lines[@]}"; do echo "$l"; done
   echo
-  for f in "${figures[@]}"; do [ -n "$f" ] && echo "$f"; done
-  echo
+  for f in "${figures[@]}"; do if [ -n "$f" ]; then echo "$f"; fi; done
+  [ ${#figures[@]} -gt 0 ] && echo
   echo "targets: binding utilization, temperature <= 1.6x the C floor, memory <= 1.1x (step b);"
   echo "         a sample allocates no more than the snapshot it publishes (step c: beyond_snapshot_bytes near 0)"
   echo "gpu-checks: $passed passed, $failed failed, $skipped skipped"
