@@ -10,13 +10,17 @@
 #   FLOOR_ROUNDS      C rounds, the median is reported (default 5)
 #   SKIP_BUILD=1      reuse jmh-benchmarks/target/benchmarks.jar
 #   JAVA              the java to run (default: java on the PATH)
+#   FLOOR_BINARY      a prebuilt nvml_floor to use instead of compiling it (for a machine without gcc)
+#   BENCH_OUT         where the results go (default jmh-benchmarks/target/binding-bench)
 # Prints per call: the C floor (median of rounds), JNA direct (JMH mean), their difference and
 # ratio, the typed API (JMH mean), and the same difference taken between the best C round and the
 # best JMH iteration, which a busy machine disturbs least.
-# Results are kept in jmh-benchmarks/target/binding-bench/.
+# On a real library it also checks the targets, one line each:
+#   target call=<call> ratio=<JNA direct / C floor> limit=<x> met|NOT-met
+# Results are kept in jmh-benchmarks/target/binding-bench/ (or BENCH_OUT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$root/jmh-benchmarks/target/binding-bench
+out=${BENCH_OUT:-$root/jmh-benchmarks/target/binding-bench}
 mkdir -p "$out"
 java=${JAVA:-java}
 
@@ -34,7 +38,13 @@ fi
 [ -f "$library" ] || { echo "no library at $library (is gcc installed?)" >&2; exit 1; }
 export GPU_AGENT_NVML_LIBRARY=$library
 
-gcc -std=c11 -Wall -Wextra -Werror -O2 -o "$out/nvml_floor" "$root/jmh-benchmarks/src/main/c/nvml_floor.c" -ldl
+if [ -n "${FLOOR_BINARY:-}" ]; then
+  [ -x "$FLOOR_BINARY" ] || { echo "FLOOR_BINARY=$FLOOR_BINARY is not an executable file" >&2; exit 1; }
+  floor=$FLOOR_BINARY
+else
+  gcc -std=c11 -Wall -Wextra -Werror -O2 -o "$out/nvml_floor" "$root/jmh-benchmarks/src/main/c/nvml_floor.c" -ldl
+  floor=$out/nvml_floor
+fi
 jar=$root/jmh-benchmarks/target/benchmarks.jar
 if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f "$jar" ]; then
   (cd "$root" && mvn -B -q package -pl jmh-benchmarks -am -DskipTests)
@@ -44,7 +54,7 @@ echo "library: $library ($kind)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) cores)"
 "$java" -version 2>&1 | head -1
 
-"$out/nvml_floor" "$library" "$iterations" "${FLOOR_ROUNDS:-5}" | tee "$out/floor.txt"
+"$floor" "$library" "$iterations" "${FLOOR_ROUNDS:-5}" | tee "$out/floor.txt"
 # shellcheck disable=SC2086
 "$java" -jar "$jar" 'org.gpuagent.bench.nvml.NvmlCallBenchmark' ${JMH_ARGS:--f 1 -wi 3 -i 5 -w 1s -r 1s} \
   -rf csv -rff "$out/jmh.csv" >"$out/jmh.log" 2>&1 || { tail -20 "$out/jmh.log" >&2; exit 1; }
@@ -98,6 +108,16 @@ awk -v kind="$kind" '
     printf "errorString is a table lookup in the library: its overhead is what JNA direct mapping costs by itself.\n"
     printf "worst JNA overhead per native call: %.1f ns (means), %.1f ns (best case)", worst, worstBest
     if (kind == "fake") printf "; target on the fake library <= 150 ns: %s (means), %s (best case)\n", worst <= 150 ? "met" : "NOT met", worstBest <= 150 ? "met" : "NOT met"
-    else printf "\ntargets on real NVML: utilization and temperature <= 1.6x the floor, memory <= 1.1x\n"
+    else {
+      printf "\ntargets on real NVML: utilization and temperature <= 1.6x the floor, memory <= 1.1x (JNA direct mean / C median)\n"
+      limit["utilization"] = 1.6; limit["temperature"] = 1.6; limit["memory"] = 1.1
+      split("utilization temperature memory", checked, " ")
+      for (i = 1; i <= 3; i++) {
+        c = checked[i]
+        if (!(c in direct) || !(c in floor) || floor[c] <= 0) { printf "target call=%s ratio=absent limit=%.1f NOT-met\n", c, limit[c]; continue }
+        r = direct[c] / floor[c]
+        printf "target call=%s ratio=%.2f limit=%.1f %s\n", c, r, limit[c], r <= limit[c] ? "met" : "NOT-met"
+      }
+    }
   }
 ' FS='[ ]+' "$out/floor.txt" FS='[ ]+' "$out/jmh.log" FS=',' "$out/jmh.csv" | tee "$out/summary.txt"
