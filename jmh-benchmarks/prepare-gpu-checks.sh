@@ -114,13 +114,14 @@ printf '  %-58s %6.1f MiB of 64 MiB\n' "total" "$(echo "$total" | awk '{print $1
 json=$(printf '"%s",' "${carry[@]}")
 cat <<EOF
 
-== Ready. On the device machine, one call (expected about 3 minutes; the steps' caps add up to 7.5 minutes):
+== Ready. On the device machine, one call (expected about 4 minutes; the steps' caps add up to 9 minutes):
 run:
   carry:     [${json%,}]
-  timeout_s: 480
+  timeout_s: 570
   command:   bash jmh-benchmarks/run-gpu-checks.sh
 Results come back in \$OUT: summary.txt, env.txt, a-real-nvml.txt, b-binding-bench.txt,
-c-sampler-collect.txt, d-cuda-probe.txt, logs.tar.gz (7 files; at most 8 return). Exit status:
+c-sampler-collect.txt, d-cuda-probe.txt, e-ledger-decisions.txt, logs.tar.gz (8 files; at most 8
+return). Exit status:
 0 all passed, 1 a step failed, 3 no GPU there, 2 something missing (see summary.txt).
 The carried paths are relative to the root of the checkout the device tool sends (the one the
 session started in): run this script in that checkout, with this branch in it.

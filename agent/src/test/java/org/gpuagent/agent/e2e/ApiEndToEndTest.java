@@ -5,58 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The real daemon on the simulator, driven over HTTP: admission, queue, preemption, denial,
- * releases, reconciliation and every error status of the contract. One daemon for the class;
- * each test starts from an empty ledger whose memory the simulator shows free again.
+ * releases, reconciliation and every error status of the contract.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ApiEndToEndTest {
+class ApiEndToEndTest extends SimulatedDaemonTest {
     static final long MIB = TestConfigs.MIB;
-
-    Path dir;
-    DaemonProcess daemon;
-
-    @BeforeAll
-    void start() throws Exception {
-        dir = Files.createTempDirectory("api-e2e");
-        daemon = DaemonProcess.start(dir.resolve("state"), List.of("--config", TestConfigs.fast(dir).toString()));
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        if (daemon != null) {
-            daemon.close();
-        }
-        TestConfigs.delete(dir);
-    }
-
-    /** Releases every lease and waits until the GPU shows their processes gone. */
-    @BeforeEach
-    void emptyLedger() throws Exception {
-        for (Object o : list(json(daemon.api("GET", "/v1/leases", null)).get("leases"))) {
-            daemon.api("DELETE", "/v1/leases/" + map(o).get("id"), null);
-        }
-        awaitStatus(s -> num(map(s.get("budget")).get("committedBytes")) == 0, "an empty ledger and GPU");
-    }
 
     @Test
     void admitsAndReleasesByLeaseTwice() throws Exception {
@@ -304,12 +269,6 @@ class ApiEndToEndTest {
                 .map(o -> num(map(o).get("id"))).toList();
     }
 
-    private Map<String, Object> status() throws Exception {
-        HttpResponse<String> r = daemon.api("GET", "/v1/status", null);
-        assertEquals(200, r.statusCode(), r.body());
-        return json(r);
-    }
-
     private static long observed(Map<String, Object> status, String service) {
         for (Object o : list(status.get("services"))) {
             if (service.equals(map(o).get("service"))) {
@@ -317,18 +276,6 @@ class ApiEndToEndTest {
             }
         }
         throw new AssertionError("no service " + service);
-    }
-
-    private void awaitStatus(java.util.function.Predicate<Map<String, Object>> p, String what) throws Exception {
-        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        Map<String, Object> s = status();
-        while (!p.test(s)) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("never saw " + what + "; last status: " + s + "\n" + daemon.logText());
-            }
-            Thread.sleep(50);
-            s = status();
-        }
     }
 
     private void awaitMetrics(String line) throws Exception {
@@ -341,22 +288,5 @@ class ApiEndToEndTest {
             Thread.sleep(50);
             body = daemon.metrics("/metrics").body();
         }
-    }
-
-    static Map<String, Object> json(HttpResponse<String> r) throws IOException {
-        return JSON.std.mapFrom(r.body());
-    }
-
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> map(Object o) {
-        return (Map<String, Object>) o;
-    }
-
-    static List<?> list(Object o) {
-        return (List<?>) o;
-    }
-
-    static long num(Object o) {
-        return ((Number) o).longValue();
     }
 }

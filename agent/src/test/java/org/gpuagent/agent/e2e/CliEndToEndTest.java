@@ -1,9 +1,5 @@
 package org.gpuagent.agent.e2e;
 
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.json;
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.list;
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.map;
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.num;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,49 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The CLI against the real daemon (a child JVM on the simulator): admit, release, status,
  * check-config, version and the OCI hook, with the contract's exit codes.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CliEndToEndTest {
-    Path dir;
-    DaemonProcess daemon;
-
-    @BeforeAll
-    void start() throws Exception {
-        dir = Files.createTempDirectory("cli-e2e");
-        daemon = DaemonProcess.start(dir.resolve("state"), List.of("--config", TestConfigs.fast(dir).toString()));
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        if (daemon != null) {
-            daemon.close();
-        }
-        TestConfigs.delete(dir);
-    }
-
-    @BeforeEach
-    void emptyLedger() throws Exception {
-        for (Object o : list(json(daemon.api("GET", "/v1/leases", null)).get("leases"))) {
-            daemon.api("DELETE", "/v1/leases/" + map(o).get("id"), null);
-        }
-        long end = System.nanoTime() + 30_000_000_000L;
-        while (num(map(json(daemon.api("GET", "/v1/status", null)).get("budget")).get("committedBytes")) != 0) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("the simulator never showed the GPU empty:\n" + daemon.logText());
-            }
-            Thread.sleep(50);
-        }
-    }
-
+class CliEndToEndTest extends SimulatedDaemonTest {
     /** A client command against the daemon: --api and --state-dir come from the environment. */
     private CliRun cli(String... args) {
         return cliWithStdin("", args);

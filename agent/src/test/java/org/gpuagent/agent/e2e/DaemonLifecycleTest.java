@@ -1,9 +1,9 @@
 package org.gpuagent.agent.e2e;
 
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.json;
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.list;
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.map;
-import static org.gpuagent.agent.e2e.ApiEndToEndTest.num;
+import static org.gpuagent.agent.e2e.SimulatedDaemonTest.json;
+import static org.gpuagent.agent.e2e.SimulatedDaemonTest.list;
+import static org.gpuagent.agent.e2e.SimulatedDaemonTest.map;
+import static org.gpuagent.agent.e2e.SimulatedDaemonTest.num;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
