@@ -16,6 +16,7 @@ import org.gpuagent.nvml.sampler.DeviceIdentity;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.PcieReadings;
+import org.gpuagent.nvml.sampler.PowerLimitReadings;
 import org.gpuagent.nvml.sampler.SlowFields;
 import org.gpuagent.nvml.sampler.TemperatureThresholds;
 
@@ -113,7 +114,7 @@ final class TestSnapshots {
             PcieReadings pcie = new PcieReadings(OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty());
             SlowFields slow = new SlowFields(T0, compute, graphics, samples, pcie, TemperatureThresholds.NONE,
-                    ClockReadings.NONE);
+                    ClockReadings.NONE, PowerLimitReadings.NONE);
             return new DeviceSnapshot(id, memory, Optional.empty(), utilization, encoder, decoder, Optional.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), powerMilliwatts, OptionalLong.empty(), energyMillijoules,
                     ClockReadings.NONE, OptionalInt.empty(), OptionalLong.empty(), slow);
