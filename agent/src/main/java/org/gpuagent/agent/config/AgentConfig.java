@@ -46,8 +46,15 @@ public record AgentConfig(
     public record Reconcile(Duration grace, long overUseTolerance) {
     }
 
-    /** @param pidLabels add a {@code pid} label to workload series (opt-in: label churn) */
-    public record Exporter(boolean pidLabels) {
+    /**
+     * @param pidLabels       add a {@code pid} label to workload series (opt-in: label churn)
+     * @param containerStores containers/storage directories whose {@code containers.json} names the
+     *                        containers shown as workloads
+     */
+    public record Exporter(boolean pidLabels, List<Path> containerStores) {
+        public Exporter {
+            containerStores = List.copyOf(containerStores);
+        }
     }
 
     public record Webhook(String url, List<String> events, Duration timeout) {

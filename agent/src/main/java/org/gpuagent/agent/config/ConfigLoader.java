@@ -41,6 +41,10 @@ public final class ConfigLoader {
     public static final HostPort DEFAULT_METRICS = new HostPort("0.0.0.0", 9848);
     public static final HostPort DEFAULT_API = new HostPort("127.0.0.1", 9849);
     public static final String DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434";
+    /** Root's Podman with the overlay driver: the persistent containers/storage store and the transient one. */
+    public static final List<Path> DEFAULT_CONTAINER_STORES = List.of(
+            Path.of("/var/lib/containers/storage/overlay-containers"),
+            Path.of("/run/containers/storage/overlay-containers"));
 
     /** Webhook event names, as the scheduler's events are called in logs and metrics. */
     public static final Set<String> EVENT_NAMES = Set.of("admitted", "queued", "denied", "preempted", "evicted",
@@ -156,6 +160,18 @@ public final class ConfigLoader {
 
         YamlSection e = top.section("exporter");
         boolean pidLabels = e.bool("pid-labels", false);
+        List<Path> containerStores = DEFAULT_CONTAINER_STORES;
+        if (e.has("container-stores")) {
+            containerStores = new ArrayList<>();
+            for (String dir : e.strings("container-stores")) {
+                Path p = Path.of(dir.strip());
+                if (!p.isAbsolute()) {
+                    e.problem(e.lineOf("container-stores"), "exporter.container-stores", "\"" + dir
+                            + "\" must be an absolute path (a containers/storage directory holding containers.json)");
+                }
+                containerStores.add(p);
+            }
+        }
         e.finish();
 
         OptionalLong budget = OptionalLong.empty();
@@ -205,7 +221,7 @@ public final class ConfigLoader {
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
                 new AgentConfig.Listen(metrics, api), stateDir, new AgentConfig.Reconcile(grace, tolerance),
-                new AgentConfig.Exporter(pidLabels), services, webhooks, nvmlLibrary);
+                new AgentConfig.Exporter(pidLabels, containerStores), services, webhooks, nvmlLibrary);
     }
 
     private static Headroom headroom(YamlSection top) {

@@ -219,7 +219,8 @@ public final class Daemon implements AutoCloseable {
         Optional<CgroupAttributor> cgroups = sim.isPresent() ? Optional.empty()
                 : Optional.of(new CgroupAttributor(CgroupAttributor.DEFAULT_PROC, ledger::view, config.services()));
         AttributionChain attributor = new AttributionChain(new LeasePidAttributor(ledger::view), cgroups,
-                sim.<List<ProcessAttributor>>map(List::of).orElse(List.of()));
+                sim.<List<ProcessAttributor>>map(List::of).orElse(List.of()),
+                sim.isPresent() ? ContainerNames.NONE : new ContainerNames(config.exporter().containerStores()));
         HolderLiveness liveness = sim.isPresent() ? HolderLiveness.processes()
                 : new CgroupLiveness(CgroupLiveness.DEFAULT_ROOT, HolderLiveness.processes());
 
