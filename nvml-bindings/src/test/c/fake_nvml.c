@@ -29,7 +29,8 @@
  *     utilization.gpu, utilization.memory, encoder.utilization, encoder.sampling_us,
  *     decoder.utilization, decoder.sampling_us, encoder.sessions, encoder.fps, encoder.latency_us
  *     temperature, temperature.shutdown, temperature.slowdown, temperature.mem_max,
- *     temperature.gpu_max, fan, power.usage_mw, power.limit_mw, energy_mj
+ *     temperature.gpu_max, fan, power.usage_mw, power.limit_mw, energy_mj,
+ *     power.min_limit_mw, power.max_limit_mw (both or neither), power.default_limit_mw
  *     clock.{graphics,sm,memory,video}, max_clock.{graphics,sm,memory,video}
  *     pstate, clock_event_reasons, supported_events (nvmlEventType bits)
  *     pcie.tx_kbps, pcie.rx_kbps, pcie.gen, pcie.width, pcie.max_gen, pcie.max_width
@@ -184,6 +185,7 @@ _Static_assert(sizeof(nvmlEventData_t) == 32, "nvmlEventData_t");
     X(nvmlDeviceGetDecoderUtilization) X(nvmlDeviceGetEncoderStats) \
     X(nvmlDeviceGetTemperature) X(nvmlDeviceGetTemperatureThreshold) X(nvmlDeviceGetFanSpeed) \
     X(nvmlDeviceGetPowerUsage) X(nvmlDeviceGetEnforcedPowerLimit) \
+    X(nvmlDeviceGetPowerManagementLimitConstraints) X(nvmlDeviceGetPowerManagementDefaultLimit) \
     X(nvmlDeviceGetTotalEnergyConsumption) \
     X(nvmlDeviceGetClockInfo) X(nvmlDeviceGetMaxClockInfo) X(nvmlDeviceGetPerformanceState) \
     X(nvmlDeviceGetCurrentClocksEventReasons) X(nvmlDeviceGetCurrentClocksThrottleReasons) \
@@ -226,6 +228,8 @@ static const char *const call_names[CALL_COUNT] = {
     X(F_TEMP_MEM_MAX, "temperature.mem_max") X(F_TEMP_GPU_MAX, "temperature.gpu_max") \
     X(F_FAN, "fan") X(F_POWER_USAGE, "power.usage_mw") X(F_POWER_LIMIT, "power.limit_mw") \
     X(F_ENERGY, "energy_mj") \
+    X(F_POWER_MIN_LIMIT, "power.min_limit_mw") X(F_POWER_MAX_LIMIT, "power.max_limit_mw") \
+    X(F_POWER_DEFAULT_LIMIT, "power.default_limit_mw") \
     X(F_CLOCK_GRAPHICS, "clock.graphics") X(F_CLOCK_SM, "clock.sm") \
     X(F_CLOCK_MEMORY, "clock.memory") X(F_CLOCK_VIDEO, "clock.video") \
     X(F_MAX_CLOCK_GRAPHICS, "max_clock.graphics") X(F_MAX_CLOCK_SM, "max_clock.sm") \
@@ -678,6 +682,10 @@ static int validate(const struct scenario *sc, const char *path) {
                             : d->bus_id[0] == '\0' ? "pci.bus_id" : !d->has[F_MEM_TOTAL] ? "memory.total" : NULL;
         if (missing != NULL) {
             set_error("%s: device.%d.%s is required", path, i, missing);
+            return -1;
+        }
+        if (d->has[F_POWER_MIN_LIMIT] != d->has[F_POWER_MAX_LIMIT]) {
+            set_error("%s: device.%d.power.min_limit_mw and power.max_limit_mw go together", path, i);
             return -1;
         }
     }
@@ -1282,6 +1290,23 @@ EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *p
 
 EXPORT nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int *limit) {
     return simple_u32(C_nvmlDeviceGetEnforcedPowerLimit, F_POWER_LIMIT, device, limit);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t device, unsigned int *minLimit,
+                                                                 unsigned int *maxLimit) {
+    struct nvmlDevice_st *d;
+    nvmlReturn_t rc = begin_device(C_nvmlDeviceGetPowerManagementLimitConstraints, device, &d);
+    if (rc == NVML_SUCCESS) {
+        rc = minLimit == NULL || maxLimit == NULL ? NVML_ERROR_INVALID_ARGUMENT : get_u32(d, F_POWER_MIN_LIMIT, minLimit);
+    }
+    if (rc == NVML_SUCCESS) {
+        rc = get_u32(d, F_POWER_MAX_LIMIT, maxLimit);
+    }
+    return end(rc);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t device, unsigned int *defaultLimit) {
+    return simple_u32(C_nvmlDeviceGetPowerManagementDefaultLimit, F_POWER_DEFAULT_LIMIT, device, defaultLimit);
 }
 
 static nvmlReturn_t simple_u64(int call, int field, nvmlDevice_t device, unsigned long long *out) {

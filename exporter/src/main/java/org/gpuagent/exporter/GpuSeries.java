@@ -8,15 +8,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
+import org.gpuagent.nvml.Bar1Memory;
 import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.ClockType;
+import org.gpuagent.nvml.EncoderStats;
 import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
+import org.gpuagent.nvml.PcieCounter;
 import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.Utilization;
 import org.gpuagent.nvml.sampler.CallErrorTotal;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
+import org.gpuagent.nvml.sampler.PcieReadings;
+import org.gpuagent.nvml.sampler.PowerLimitReadings;
 import org.gpuagent.nvml.sampler.XidCount;
 
 /**
@@ -33,6 +38,7 @@ import org.gpuagent.nvml.sampler.XidCount;
 final class GpuSeries {
     static final Unit WATTS = new Unit("watts");
     static final Unit HERTZ = new Unit("hz");
+    static final Unit BYTES_PER_SECOND = new Unit("bytes_per_second");
     private static final double HZ_PER_MHZ = 1e6;
 
     static final String HELP_ENERGY_COUNTER = "Energy the GPU used in joules, from NVML's energy counter "
@@ -105,8 +111,43 @@ final class GpuSeries {
                 + "clocks down (gpu_idle, sw_power_cap, sw_thermal_slowdown, hw_thermal_slowdown, ...), else 0.",
                 null);
         Families.Family encSessions = f.gauge("nvgpu_encoder_sessions", "Active NVENC encoder sessions.", null);
+        Families.Family encFps = f.gauge("nvgpu_encoder_average_fps", "Trailing average frames per second of "
+                + "all active NVENC sessions; absent while no session is active (NVML then answers 0, which is no "
+                + "frame rate).", null);
+        Families.Family encLatency = f.gauge("nvgpu_encoder_average_latency_seconds", "Average encode latency "
+                + "of all active NVENC sessions in seconds; absent while no session is active.", Unit.SECONDS);
+        Families.Family reasonSeconds = f.counter("nvgpu_clocks_event_reason_seconds", "Seconds a reason held the "
+                + "clocks down, integrated by the agent from every collect's reasons times the time since the "
+                + "previous collect (reason: as nvgpu_clocks_event_reason_active); rate() of it is the share of "
+                + "time throttled.", Unit.SECONDS);
+        Families.Family powerMin = f.gauge("nvgpu_power_limit_min_watts", "Lowest power limit an administrator "
+                + "may set in watts (nvidia-smi -pl).", WATTS);
+        Families.Family powerMax = f.gauge("nvgpu_power_limit_max_watts", "Highest power limit an administrator "
+                + "may set in watts.", WATTS);
+        Families.Family powerDefault = f.gauge("nvgpu_power_limit_default_watts", "Power limit the board boots "
+                + "with in watts; nvgpu_power_limit_watts below it means someone lowered the limit.", WATTS);
+        Families.Family pcieThroughput = f.gauge("nvgpu_pcie_throughput_bytes_per_second", "PCIe traffic in "
+                + "bytes per second over NVML's last 20 ms window (direction: tx = GPU to host, rx = host to GPU).",
+                BYTES_PER_SECOND);
+        Families.Family pcieGen = f.gauge("nvgpu_pcie_link_generation", "Current PCIe link generation (Pascal "
+                + "and later drop it to 1 when idle).", null);
+        Families.Family pcieMaxGen = f.gauge("nvgpu_pcie_link_max_generation", "Highest PCIe link generation "
+                + "the GPU and the slot support together.", null);
+        Families.Family pcieWidth = f.gauge("nvgpu_pcie_link_width", "Current PCIe link width in lanes.", null);
+        Families.Family pcieMaxWidth = f.gauge("nvgpu_pcie_link_max_width", "Widest PCIe link the GPU and the "
+                + "slot support together, in lanes; a current width below it is a badly seated card or a "
+                + "narrow slot.", null);
+        Families.Family bar1Total = f.gauge("nvgpu_bar1_memory_total_bytes", "Size of the BAR1 window (memory "
+                + "the CPU and other devices can map) in bytes.", Unit.BYTES);
+        Families.Family bar1Used = f.gauge("nvgpu_bar1_memory_used_bytes", "BAR1 memory in use in bytes.",
+                Unit.BYTES);
+        Families.Family bar1Free = f.gauge("nvgpu_bar1_memory_free_bytes", "BAR1 memory free in bytes.",
+                Unit.BYTES);
         Families.Family xid = f.counter("nvgpu_xid_errors", "Xid errors the driver reported, per Xid number, "
                 + "since the agent started.", null);
+        Families.Family xidLast = f.gauge("nvgpu_xid_last_seen_timestamp_seconds", "When the agent last saw "
+                + "this Xid on this GPU, in seconds since the Unix epoch (the agent's clock when it read the "
+                + "event); time() minus the max over xid is the age of the newest Xid.", Unit.SECONDS);
         Families.Family nvmlErrors = f.counter("nvgpu_nvml_errors", "NVML calls that failed, per C function and "
                 + "nvmlReturn_t code, since the agent started.", null);
 
@@ -134,6 +175,12 @@ final class GpuSeries {
                     OptionalDouble secs = u.engineSeconds(e);
                     if (secs.isPresent()) {
                         active.add(dl.add("engine", UsageIntegrator.ENGINES[e]), secs.getAsDouble());
+                    }
+                }
+                for (ClockEventReason r : ClockEventReason.values()) {
+                    OptionalDouble secs = u.reasonSeconds(r);
+                    if (secs.isPresent()) {
+                        reasonSeconds.add(dl.add("reason", r.label()), secs.getAsDouble());
                     }
                 }
                 if (u.energyJoules().isPresent()) {
@@ -210,15 +257,50 @@ final class GpuSeries {
                 }
             }
             if (d.encoderStats().isPresent()) {
-                encSessions.add(dl, d.encoderStats().get().sessionCount());
+                EncoderStats enc = d.encoderStats().get();
+                encSessions.add(dl, enc.sessionCount());
+                if (enc.sessionCount() > 0) {
+                    encFps.add(dl, enc.averageFps());
+                    encLatency.add(dl, enc.averageLatencyMicros() / 1e6);
+                }
+            }
+            PowerLimitReadings pl = d.powerLimits();
+            if (pl.minMilliwatts().isPresent()) {
+                powerMin.add(dl, pl.minMilliwatts().getAsLong() / 1000.0);
+            }
+            if (pl.maxMilliwatts().isPresent()) {
+                powerMax.add(dl, pl.maxMilliwatts().getAsLong() / 1000.0);
+            }
+            if (pl.defaultMilliwatts().isPresent()) {
+                powerDefault.add(dl, pl.defaultMilliwatts().getAsLong() / 1000.0);
+            }
+            PcieReadings pcie = d.pcie();
+            for (PcieCounter c : PcieCounter.values()) {
+                OptionalInt kib = pcie.throughputKiBps(c);
+                if (kib.isPresent()) {
+                    pcieThroughput.add(dl.add("direction", c == PcieCounter.TX ? "tx" : "rx"),
+                            kib.getAsInt() * 1024.0);
+                }
+            }
+            addIfPresent(pcieGen, dl, pcie.linkGeneration());
+            addIfPresent(pcieMaxGen, dl, pcie.maxLinkGeneration());
+            addIfPresent(pcieWidth, dl, pcie.linkWidth());
+            addIfPresent(pcieMaxWidth, dl, pcie.maxLinkWidth());
+            if (d.bar1Memory().isPresent()) {
+                Bar1Memory b = d.bar1Memory().get();
+                bar1Total.add(dl, b.totalBytes());
+                bar1Used.add(dl, b.usedBytes());
+                bar1Free.add(dl, b.freeBytes());
             }
         }
         energy.help(withCounter == 0 ? HELP_ENERGY_INTEGRATED : integrated == 0 ? HELP_ENERGY_COUNTER
                 : HELP_ENERGY_MIXED);
 
         for (XidCount x : s.xidCounts()) {
-            xid.add(Labels.of("gpu", Integer.toString(x.deviceIndex()), "uuid", x.uuid(), "xid",
-                    Long.toString(x.xid())), x.count());
+            Labels xl = Labels.of("gpu", Integer.toString(x.deviceIndex()), "uuid", x.uuid(), "xid",
+                    Long.toString(x.xid()));
+            xid.add(xl, x.count());
+            xidLast.add(xl, x.lastObservedAt().getEpochSecond() + x.lastObservedAt().getNano() / 1e9);
         }
         for (CallErrorTotal e : s.errorTotals()) {
             nvmlErrors.add(Labels.of("call", e.call(), "code", e.code().cName()), e.count());
@@ -280,6 +362,12 @@ final class GpuSeries {
                     }
                 }
             }
+        }
+    }
+
+    private static void addIfPresent(Families.Family family, Labels labels, OptionalInt value) {
+        if (value.isPresent()) {
+            family.add(labels, value.getAsInt());
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import org.gpuagent.scheduler.Decision;
 
 /**
  * The scheduler's event counters, owned by the exporter and driven by the agent from the ledger's
@@ -20,10 +21,12 @@ import java.util.Set;
  * <p>{@code nvgpu_admissions_total{service,outcome}}: outcome {@code admitted},
  * {@code admitted_after_preemption}, or {@code denied_<reason>} with the scheduler's reason label
  * ({@code denied_insufficient_vram}, {@code denied_deadline_passed}, ...), so
- * {@code outcome=~"denied_.*"} selects every denial. The configured services start at 0 for the
- * admitted outcomes and for preemptions, so rate() and increase() see their first event. A
- * service name outside the configured set (a request for an unknown service) is counted under
- * {@code service="unknown"} so that bad requests cannot grow the label set.
+ * {@code outcome=~"denied_.*"} selects every denial. Every series a configured service can have
+ * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason, preemptions),
+ * so rate() and increase() see the first event: a series born at 4 after a burst of four denials
+ * within one scrape would read as no increase. A service name outside the configured set (a
+ * request for an unknown service) is counted under {@code service="unknown"} so that bad requests
+ * cannot grow the label set; that series, {@code denied_unknown_service}, starts at 0 too.
  *
  * <p>Thread-safe; the methods are cheap (a counter increment, a timer update).
  */
@@ -59,7 +62,15 @@ public final class SchedulerMetrics {
         for (String s : services) {
             admissions.labelValues(s, OUTCOME_ADMITTED);
             admissions.labelValues(s, OUTCOME_ADMITTED_AFTER_PREEMPTION);
+            for (Decision.Reason r : Decision.Reason.values()) {
+                if (r != Decision.Reason.UNKNOWN_SERVICE) {
+                    admissions.labelValues(s, OUTCOME_DENIED_PREFIX + r.label());
+                }
+            }
             preemptions.labelValues(s);
+        }
+        if (!services.isEmpty()) {
+            admissions.labelValues(UNKNOWN_SERVICE, OUTCOME_DENIED_PREFIX + Decision.Reason.UNKNOWN_SERVICE.label());
         }
         registry.register(view);
     }

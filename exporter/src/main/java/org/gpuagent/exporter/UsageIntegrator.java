@@ -6,19 +6,25 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalDouble;
+import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.Utilization;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 
 /**
- * Integrates what a gauge loses between scrapes: busy seconds per engine and energy, updated once
- * per collected snapshot (never at scrape time, so scraping more or less often changes nothing).
+ * Integrates what a gauge loses between scrapes: busy seconds per engine, energy, and the seconds
+ * each clock event (throttle) reason held the clocks down, updated once per collected snapshot
+ * (never at scrape time, so scraping more or less often changes nothing).
  *
  * <p>NVML's utilization is the share of its last sample period (1/6 s to 1 s) that an engine was
  * busy, so each reading stands for the time since the previous collect: busy seconds grow by
  * ratio × (collectedAt − previous collectedAt). Power is integrated the same way where the GPU has
  * no energy counter (before Volta, e.g. the P1000); where it has one, the counter is used as is.
+ * The clock event reasons are NVML's state at the collect, taken to hold since the previous one:
+ * a reason that comes and goes faster than the sampling interval is over- or under-counted by
+ * up to one interval per change, which at the default 1 s interval is what a "for how long was
+ * it power-capped today" question needs.
  * An interval longer than {@code maxGap} (a lost GPU, a blocked collect, a wall-clock jump) or
  * not positive adds nothing: a gap is not filled with guesses.
  *
@@ -38,9 +44,14 @@ final class UsageIntegrator {
 
     /** One GPU's totals; an engine or the energy is absent until the GPU first reported it. */
     record DeviceUsage(double[] engineSeconds, boolean[] enginePresent, OptionalDouble energyJoules,
-                       EnergySource energySource) {
+                       EnergySource energySource, double[] reasonSeconds, boolean reasonsPresent) {
         OptionalDouble engineSeconds(int engine) {
             return enginePresent[engine] ? OptionalDouble.of(engineSeconds[engine]) : OptionalDouble.empty();
+        }
+
+        /** Seconds {@code reason} held the clocks down; absent until the GPU first reported its reasons. */
+        OptionalDouble reasonSeconds(ClockEventReason reason) {
+            return reasonsPresent ? OptionalDouble.of(reasonSeconds[reason.ordinal()]) : OptionalDouble.empty();
         }
     }
 
@@ -82,6 +93,8 @@ final class UsageIntegrator {
         double counterJoules;
         boolean powerSeen;
         double integratedJoules;
+        final double[] reasonSeconds = new double[ClockEventReason.values().length];
+        boolean reasonsSeen;
 
         void add(DeviceSnapshot d, Instant at, long maxGapNanos) {
             double dt = 0;
@@ -105,6 +118,15 @@ final class UsageIntegrator {
                 EngineUtilization e = d.decoderUtilization().get();
                 engine(DECODER, e.percent(), dt);
             }
+            if (d.clockEventReasons().isPresent()) {
+                reasonsSeen = true;
+                long bits = d.clockEventReasons().getAsLong();
+                for (ClockEventReason r : ClockEventReason.values()) {
+                    if (r.isActiveIn(bits)) {
+                        reasonSeconds[r.ordinal()] += dt;
+                    }
+                }
+            }
             if (d.totalEnergyMillijoules().isPresent()) {
                 counterSeen = true;
                 counterJoules = d.totalEnergyMillijoules().getAsLong() / 1000.0;
@@ -123,7 +145,8 @@ final class UsageIntegrator {
             OptionalDouble energy = counterSeen ? OptionalDouble.of(counterJoules)
                     : powerSeen ? OptionalDouble.of(integratedJoules) : OptionalDouble.empty();
             return new DeviceUsage(seconds.clone(), present.clone(), energy,
-                    counterSeen ? EnergySource.NVML_COUNTER : EnergySource.INTEGRATED_POWER);
+                    counterSeen ? EnergySource.NVML_COUNTER : EnergySource.INTEGRATED_POWER, reasonSeconds.clone(),
+                    reasonsSeen);
         }
     }
 }

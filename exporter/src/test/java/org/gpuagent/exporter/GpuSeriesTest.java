@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.NvmlReturn;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
@@ -68,10 +69,26 @@ class GpuSeriesTest {
         try (HomelabScenario s = new HomelabScenario(false)) {
             s.host.failCall("nvmlDeviceGetTemperature", NvmlReturn.NOT_SUPPORTED);
             s.host.failCall("nvmlDeviceGetEncoderStats", NvmlReturn.NOT_SUPPORTED);
+            for (String call : List.of("nvmlDeviceGetBAR1MemoryInfo", "nvmlDeviceGetPcieThroughput",
+                    "nvmlDeviceGetCurrPcieLinkGeneration", "nvmlDeviceGetMaxPcieLinkWidth",
+                    "nvmlDeviceGetPowerManagementLimitConstraints", "nvmlDeviceGetPowerManagementDefaultLimit",
+                    "nvmlDeviceGetCurrentClocksEventReasons")) {
+                s.host.failCall(call, NvmlReturn.NOT_SUPPORTED);
+            }
             s.run();
             Exposition e = scrape(s.metrics);
             assertFalse(e.hasMetric("nvgpu_temperature_celsius"));
             assertFalse(e.hasMetric("nvgpu_encoder_sessions"));
+            assertFalse(e.hasMetric("nvgpu_encoder_average_fps"));
+            assertFalse(e.hasMetric("nvgpu_encoder_average_latency_seconds"));
+            for (String name : List.of("nvgpu_bar1_memory_total_bytes", "nvgpu_bar1_memory_used_bytes",
+                    "nvgpu_pcie_throughput_bytes_per_second", "nvgpu_pcie_link_generation",
+                    "nvgpu_pcie_link_max_width", "nvgpu_power_limit_min_watts", "nvgpu_power_limit_max_watts",
+                    "nvgpu_power_limit_default_watts", "nvgpu_clocks_event_reason_seconds_total",
+                    "nvgpu_clocks_event_reason_active")) {
+                assertFalse(e.hasMetric(name), name + " has a series though the GPU does not support it");
+            }
+            assertTrue(e.hasMetric("nvgpu_pcie_link_width"), "the other PCIe calls still answer");
             assertTrue(e.hasMetric("nvgpu_power_watts"));
         }
     }
@@ -141,12 +158,22 @@ class GpuSeriesTest {
         GpuMetrics m = GpuMetrics.builder().time(time, time.ticker()).jvmMetrics(false).build();
         try (Sampler sampler = new Sampler(host, SamplerConfig.DEFAULTS, time, time.ticker())) {
             sampler.addListener(s -> m.publish(s, List.of()));
-            host.device(0).startProcess(100, "trainer").setLoad(80, 0, 0);
+            host.device(0).startProcess(100, "trainer").setLoad(100, 0, 0);
             sampler.collectOnce();
             time.advanceSeconds(10);
             GpuSnapshot s = sampler.collectOnce();
             Exposition e = scrape(m);
             String h200 = "gpu=\"0\",uuid=\"" + GpuProfile.H200.uuid() + "\"";
+            assertTrue(s.devices().get(0).clockEventReasonSet().contains(ClockEventReason.SW_POWER_CAP),
+                    "full load on the H200 demands more than its 700 W");
+            assertEquals(10, e.value("nvgpu_clocks_event_reason_seconds_total{" + h200.replace("uuid",
+                    "reason=\"sw_power_cap\",uuid") + "}"), 1e-9);
+            assertEquals(200, e.value("nvgpu_power_limit_min_watts{" + h200 + "}"));
+            assertEquals(700, e.value("nvgpu_power_limit_max_watts{" + h200 + "}"));
+            assertEquals(700, e.value("nvgpu_power_limit_default_watts{" + h200 + "}"));
+            assertEquals(0, e.value("nvgpu_encoder_sessions{" + h200 + "}"), "Hopper has no NVENC: no session");
+            assertFalse(e.hasMetric("nvgpu_encoder_average_fps"), "no session, no frame rate (NVML's 0 is no rate)");
+            assertEquals(5, e.value("nvgpu_pcie_link_generation{" + h200 + "}"));
             assertEquals(s.devices().get(0).totalEnergyMillijoules().getAsLong() / 1000.0,
                     e.value("nvgpu_energy_joules_total{" + h200 + "}"), 1e-9);
             assertTrue(e.help.get("nvgpu_energy_joules_total").contains("NVML's energy counter"));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
+import org.gpuagent.scheduler.Decision;
 import org.junit.jupiter.api.Test;
 
 class SchedulerMetricsTest {
@@ -24,6 +25,27 @@ class SchedulerMetricsTest {
         assertEquals(0, e.value("nvgpu_admissions_total{outcome=\"admitted_after_preemption\",service=\"ollama\"}"));
         assertEquals(0, e.value("nvgpu_preemptions_total{service=\"ollama\"}"));
         assertFalse(e.hasMetric("nvgpu_vram_budget_bytes"), "no ledger view published yet: no series");
+    }
+
+    @Test
+    void everyDenialSeriesOfAConfiguredServiceExistsAtZeroBeforeTheFirstDenial() {
+        Exposition e = scrape();
+        for (String service : List.of("frigate", "ollama")) {
+            for (Decision.Reason r : Decision.Reason.values()) {
+                String series = "nvgpu_admissions_total{outcome=\"denied_" + r.label() + "\",service=\"" + service
+                        + "\"}";
+                if (r == Decision.Reason.UNKNOWN_SERVICE) {
+                    assertFalse(e.has(series), "a configured service is never unknown: " + series);
+                } else {
+                    assertEquals(0, e.value(series), series);
+                }
+            }
+        }
+        assertEquals(0, e.value("nvgpu_admissions_total{outcome=\"denied_unknown_service\",service=\"unknown\"}"));
+        metrics.scheduler().denied("ollama", "insufficient_vram", Duration.ZERO);
+        metrics.scheduler().denied("ollama", "insufficient_vram", Duration.ZERO);
+        assertEquals(2, scrape().value("nvgpu_admissions_total{outcome=\"denied_insufficient_vram\",service=\"ollama\"}"),
+                "the pre-created series is the one the denials count in");
     }
 
     @Test

@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import org.gpuagent.nvml.Brand;
+import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.ProcessInfo;
@@ -16,6 +17,7 @@ import org.gpuagent.nvml.sampler.DeviceIdentity;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.PcieReadings;
+import org.gpuagent.nvml.sampler.PowerLimitReadings;
 import org.gpuagent.nvml.sampler.SlowFields;
 import org.gpuagent.nvml.sampler.TemperatureThresholds;
 
@@ -52,6 +54,7 @@ final class TestSnapshots {
         private Optional<EngineUtilization> encoder = Optional.empty();
         private Optional<EngineUtilization> decoder = Optional.empty();
         private OptionalLong powerMilliwatts = OptionalLong.empty();
+        private OptionalLong clockEventReasons = OptionalLong.empty();
         private OptionalLong energyMillijoules = OptionalLong.empty();
         private Optional<List<ProcessInfo>> compute = Optional.empty();
         private Optional<List<ProcessInfo>> graphics = Optional.empty();
@@ -87,6 +90,15 @@ final class TestSnapshots {
             return this;
         }
 
+        Device reasons(ClockEventReason... active) {
+            long bits = 0;
+            for (ClockEventReason r : active) {
+                bits |= r.mask();
+            }
+            clockEventReasons = OptionalLong.of(bits);
+            return this;
+        }
+
         Device energy(long millijoules) {
             energyMillijoules = OptionalLong.of(millijoules);
             return this;
@@ -113,10 +125,10 @@ final class TestSnapshots {
             PcieReadings pcie = new PcieReadings(OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty());
             SlowFields slow = new SlowFields(T0, compute, graphics, samples, pcie, TemperatureThresholds.NONE,
-                    ClockReadings.NONE);
+                    ClockReadings.NONE, PowerLimitReadings.NONE);
             return new DeviceSnapshot(id, memory, Optional.empty(), utilization, encoder, decoder, Optional.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), powerMilliwatts, OptionalLong.empty(), energyMillijoules,
-                    ClockReadings.NONE, OptionalInt.empty(), OptionalLong.empty(), slow);
+                    ClockReadings.NONE, OptionalInt.empty(), clockEventReasons, slow);
         }
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.SplittableRandom;
+import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +54,31 @@ class UsageIntegratorTest {
         assertFalse(u.engineSeconds(ENCODER).isPresent());
         assertFalse(u.energyJoules().isPresent(), "no power and no energy counter: no energy series");
         assertNull(integrator.usage("GPU-unknown"));
+    }
+
+    @Test
+    void eachClockEventReasonCountsTheTimeSinceThePreviousCollectWhileItHolds() {
+        integrator.accept(at(1, 0, gpu().reasons(ClockEventReason.GPU_IDLE)));
+        assertEquals(0, integrator.usage(TestSnapshots.UUID).reasonSeconds(ClockEventReason.SW_POWER_CAP)
+                .getAsDouble(), EPS, "every reason starts at 0, so rate() sees its first second");
+        integrator.accept(at(2, 2, gpu().reasons(ClockEventReason.SW_POWER_CAP)));
+        integrator.accept(at(3, 2.5, gpu().reasons(ClockEventReason.SW_POWER_CAP,
+                ClockEventReason.SW_THERMAL_SLOWDOWN)));
+        integrator.accept(at(4, 3.5, gpu()));
+        integrator.accept(at(5, 4, gpu().reasons()));
+        UsageIntegrator.DeviceUsage u = integrator.usage(TestSnapshots.UUID);
+        assertEquals(2.5, u.reasonSeconds(ClockEventReason.SW_POWER_CAP).getAsDouble(), EPS);
+        assertEquals(0.5, u.reasonSeconds(ClockEventReason.SW_THERMAL_SLOWDOWN).getAsDouble(), EPS);
+        assertEquals(0, u.reasonSeconds(ClockEventReason.GPU_IDLE).getAsDouble(), EPS,
+                "the first reading stands for no time");
+        assertEquals(0, u.reasonSeconds(ClockEventReason.HW_SLOWDOWN).getAsDouble(), EPS);
+    }
+
+    @Test
+    void reasonsAreAbsentOnAGpuThatNeverReportedThem() {
+        integrator.accept(at(1, 0, gpu().utilization(1, 1)));
+        integrator.accept(at(2, 1, gpu().utilization(1, 1)));
+        assertFalse(integrator.usage(TestSnapshots.UUID).reasonSeconds(ClockEventReason.SW_POWER_CAP).isPresent());
     }
 
     @Test

@@ -77,6 +77,12 @@ public interface NvmlDevice {
 
     OptionalLong enforcedPowerLimitMilliwatts();
 
+    /** The range the power limit may be set to ({@code nvmlDeviceGetPowerManagementLimitConstraints}). */
+    Optional<PowerLimitConstraints> powerLimitConstraints();
+
+    /** The power limit the board boots with ({@code nvmlDeviceGetPowerManagementDefaultLimit}). */
+    OptionalLong defaultPowerLimitMilliwatts();
+
     /** Energy since the driver loaded, in millijoules; absent before Volta (e.g. on a P1000). */
     OptionalLong totalEnergyMillijoules();
 

@@ -19,6 +19,9 @@ public record ExpectedGpu(
         boolean hasEnergyCounter,
         boolean hasFan,
         long powerLimitMilliwatts,
+        /** {@code nvmlDeviceGetPowerManagementLimitConstraints} and the default limit. */
+        PowerLimitConstraints powerLimitRange,
+        long defaultPowerLimitMilliwatts,
         int slowdownCelsius,
         int shutdownCelsius,
         Map<ClockType, Integer> maxClocksMhz,
@@ -47,6 +50,8 @@ public record ExpectedGpu(
             new ComputeCapability(6, 1),
             false,
             true,
+            47_000,
+            new PowerLimitConstraints(47_000, 47_000),
             47_000,
             99,
             102,

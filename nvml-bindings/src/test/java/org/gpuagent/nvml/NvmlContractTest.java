@@ -182,6 +182,11 @@ public abstract class NvmlContractTest {
                 assertTrue(p >= 0, "power " + p);
                 limit.ifPresent(l -> assertTrue(p <= l * 2, "power " + p + " far above limit " + l));
             });
+            d.powerLimitConstraints().ifPresent(r -> {
+                assertTrue(r.minMilliwatts() > 0 && r.maxMilliwatts() < 2_000_000, "power limit range " + r);
+                d.defaultPowerLimitMilliwatts().ifPresent(dflt -> assertTrue(dflt >= r.minMilliwatts()
+                        && dflt <= r.maxMilliwatts(), "default limit " + dflt + " outside " + r));
+            });
             OptionalLong e1 = d.totalEnergyMillijoules();
             OptionalLong e2 = d.totalEnergyMillijoules();
             assertEquals(e1.isPresent(), e2.isPresent());
@@ -196,6 +201,8 @@ public abstract class NvmlContractTest {
             assertEquals(OptionalInt.of(e.shutdownCelsius()), d.temperatureThresholdCelsius(TemperatureThreshold.SHUTDOWN));
             assertEquals(e.hasFan(), d.fanSpeedPercent().isPresent());
             assertEquals(OptionalLong.of(e.powerLimitMilliwatts()), d.enforcedPowerLimitMilliwatts());
+            assertEquals(Optional.of(e.powerLimitRange()), d.powerLimitConstraints());
+            assertEquals(OptionalLong.of(e.defaultPowerLimitMilliwatts()), d.defaultPowerLimitMilliwatts());
             assertTrue(d.powerUsageMilliwatts().isPresent());
             assertEquals(e.hasEnergyCounter(), d.totalEnergyMillijoules().isPresent());
         });

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.gpuagent.agent.notify.SinkConfig;
 
 /**
  * The validated configuration. Built only by {@link ConfigLoader}, which reports every problem
@@ -25,12 +26,11 @@ public record AgentConfig(
         Reconcile reconcile,
         Exporter exporter,
         List<ServiceConfig> services,
-        List<Webhook> webhooks,
+        Notifications notifications,
         Optional<Path> nvmlLibrary) {
 
     public AgentConfig {
         services = List.copyOf(services);
-        webhooks = List.copyOf(webhooks);
     }
 
     public record Sampling(Duration interval, int slowEvery, Duration callTimeout) {
@@ -46,13 +46,25 @@ public record AgentConfig(
     public record Reconcile(Duration grace, long overUseTolerance) {
     }
 
-    /** @param pidLabels add a {@code pid} label to workload series (opt-in: label churn) */
-    public record Exporter(boolean pidLabels) {
+    /**
+     * @param pidLabels       add a {@code pid} label to workload series (opt-in: label churn)
+     * @param containerStores containers/storage directories whose {@code containers.json} names the
+     *                        containers shown as workloads
+     */
+    public record Exporter(boolean pidLabels, List<Path> containerStores) {
+        public Exporter {
+            containerStores = List.copyOf(containerStores);
+        }
     }
 
-    public record Webhook(String url, List<String> events, Duration timeout) {
-        public Webhook {
-            events = List.copyOf(events);
+    /**
+     * @param instance how the agent's alerts name this host; empty: the host name and the metrics port,
+     *                 as Prometheus names the scrape target
+     * @param sinks    {@code notifications.webhooks}, in configuration order
+     */
+    public record Notifications(Optional<String> instance, List<SinkConfig> sinks) {
+        public Notifications {
+            sinks = List.copyOf(sinks);
         }
     }
 

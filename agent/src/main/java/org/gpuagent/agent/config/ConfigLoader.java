@@ -20,6 +20,8 @@ import org.gpuagent.agent.config.ServiceConfig.FailMode;
 import org.gpuagent.agent.config.ServiceConfig.Match;
 import org.gpuagent.agent.config.ServiceConfig.Preemption;
 import org.gpuagent.agent.config.ServiceConfig.Priority;
+import org.gpuagent.agent.notify.NotificationEvent;
+import org.gpuagent.agent.notify.SinkConfig;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
@@ -41,10 +43,13 @@ public final class ConfigLoader {
     public static final HostPort DEFAULT_METRICS = new HostPort("0.0.0.0", 9848);
     public static final HostPort DEFAULT_API = new HostPort("127.0.0.1", 9849);
     public static final String DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434";
+    /** Root's Podman with the overlay driver: the persistent containers/storage store and the transient one. */
+    public static final List<Path> DEFAULT_CONTAINER_STORES = List.of(
+            Path.of("/var/lib/containers/storage/overlay-containers"),
+            Path.of("/run/containers/storage/overlay-containers"));
 
-    /** Webhook event names, as the scheduler's events are called in logs and metrics. */
-    public static final Set<String> EVENT_NAMES = Set.of("admitted", "queued", "denied", "preempted", "evicted",
-            "released", "reclaimed", "over-use", "gpu-lost", "xid");
+    /** Notification event names ({@link NotificationEvent}), as logs and the JSON payload call them. */
+    public static final List<String> EVENT_NAMES = NotificationEvent.labels();
 
     private static final Pattern SERVICE_NAME = Pattern.compile("^[a-z0-9][a-z0-9_-]{0,62}$");
     private static final long MAX_YAML_BYTES = 1 << 20;
@@ -156,6 +161,18 @@ public final class ConfigLoader {
 
         YamlSection e = top.section("exporter");
         boolean pidLabels = e.bool("pid-labels", false);
+        List<Path> containerStores = DEFAULT_CONTAINER_STORES;
+        if (e.has("container-stores")) {
+            containerStores = new ArrayList<>();
+            for (String dir : e.strings("container-stores")) {
+                Path p = Path.of(dir.strip());
+                if (!p.isAbsolute()) {
+                    e.problem(e.lineOf("container-stores"), "exporter.container-stores", "\"" + dir
+                            + "\" must be an absolute path (a containers/storage directory holding containers.json)");
+                }
+                containerStores.add(p);
+            }
+        }
         e.finish();
 
         OptionalLong budget = OptionalLong.empty();
@@ -178,34 +195,11 @@ public final class ConfigLoader {
             services = builtInServices(source, problems);
         }
 
-        List<AgentConfig.Webhook> webhooks = new ArrayList<>();
-        YamlSection n = top.section("notifications");
-        for (YamlSection w : n.sections("webhooks")) {
-            String url = w.string("url", "");
-            try {
-                URI uri = new URI(url);
-                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-                    w.problem(w.lineOf("url"), w.path() + ".url", "\"" + url + "\" is not an http(s) URL");
-                }
-            } catch (URISyntaxException ex) {
-                w.problem(w.lineOf("url"), w.path() + ".url", "\"" + url + "\" is not a URL: " + ex.getReason());
-            }
-            List<String> events = w.strings("events");
-            for (String ev : events) {
-                if (!EVENT_NAMES.contains(ev)) {
-                    w.problem(w.lineOf("events"), w.path() + ".events", "unknown event \"" + ev + "\"; known: "
-                            + String.join(", ", EVENT_NAMES.stream().sorted().toList()));
-                }
-            }
-            Duration timeout = w.duration("timeout", Duration.ofSeconds(5));
-            w.finish();
-            webhooks.add(new AgentConfig.Webhook(url, events.isEmpty() ? List.copyOf(EVENT_NAMES) : events, timeout));
-        }
-        n.finish();
+        AgentConfig.Notifications notifications = NotificationsSection.read(top.section("notifications"));
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
                 new AgentConfig.Listen(metrics, api), stateDir, new AgentConfig.Reconcile(grace, tolerance),
-                new AgentConfig.Exporter(pidLabels), services, webhooks, nvmlLibrary);
+                new AgentConfig.Exporter(pidLabels, containerStores), services, notifications, nvmlLibrary);
     }
 
     private static Headroom headroom(YamlSection top) {

@@ -84,6 +84,11 @@ final class YamlSection {
         problems.add(new ConfigProblem(source, atLine, atPath, message));
     }
 
+    /** Problems found so far in the whole file (to tell whether a part added any). */
+    int problemCount() {
+        return problems.size();
+    }
+
     boolean has(String key) {
         known.add(key);
         NodeTuple t = entries.get(key);

@@ -15,8 +15,9 @@ import org.gpuagent.exporter.WorkloadRef;
  *   <li>the rest (the simulator's processes, whose fake pids have no {@code /proc} entry).</li>
  * </ol>
  * For the metrics ({@link #workloadOf}) a process no service claims is still shown as its
- * container ({@code kind="container"}, the 12-digit short id {@code podman ps} prints) or else its
- * unit ({@code kind="unit"}); the cgroup is read once per call either way.
+ * container ({@code kind="container"}: the container's name from {@link ContainerNames}, else the
+ * 12-digit short id {@code podman ps} prints) or else its unit ({@code kind="unit"}); the cgroup is
+ * read once per call either way.
  */
 final class AttributionChain implements ProcessAttributor, WorkloadAttribution {
     /** Length of the short container id Podman and Docker print. */
@@ -25,11 +26,18 @@ final class AttributionChain implements ProcessAttributor, WorkloadAttribution {
     private final ProcessAttributor exact;
     private final Optional<CgroupAttributor> cgroups;
     private final ProcessAttributor rest;
+    private final ContainerNames containerNames;
 
     AttributionChain(ProcessAttributor exact, Optional<CgroupAttributor> cgroups, List<ProcessAttributor> rest) {
+        this(exact, cgroups, rest, ContainerNames.NONE);
+    }
+
+    AttributionChain(ProcessAttributor exact, Optional<CgroupAttributor> cgroups, List<ProcessAttributor> rest,
+                     ContainerNames containerNames) {
         this.exact = exact;
         this.cgroups = cgroups;
         this.rest = ProcessAttributor.firstOf(rest);
+        this.containerNames = containerNames;
     }
 
     @Override
@@ -69,7 +77,9 @@ final class AttributionChain implements ProcessAttributor, WorkloadAttribution {
         }
         Optional<String> container = m.get().container();
         if (container.isPresent()) {
-            return Optional.of(new WorkloadRef(container.get().substring(0, SHORT_ID), WorkloadKind.CONTAINER));
+            String id = container.get();
+            return Optional.of(new WorkloadRef(containerNames.nameOf(id).orElse(id.substring(0, SHORT_ID)),
+                    WorkloadKind.CONTAINER));
         }
         return m.get().unit().map(u -> new WorkloadRef(u, WorkloadKind.UNIT));
     }

@@ -41,6 +41,7 @@ import org.gpuagent.agent.config.Headroom;
 import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
+import org.gpuagent.agent.notify.Notifier;
 import org.gpuagent.exporter.GpuMetrics;
 import org.gpuagent.exporter.MetricsServer;
 import org.gpuagent.exporter.SchedulerMetricsView;
@@ -191,8 +192,10 @@ public final class Daemon implements AutoCloseable {
 
         Optional<SimulatedServices> sim = backend.simulator().map(host -> new SimulatedServices(host.device(0), timers,
                 SIM_START_DELAY, priorities()));
-        EventReporter events = new EventReporter(metrics.scheduler(), new WebhookNotifier(config.webhooks(), this::http),
-                reporting);
+        Notifier notifier = new Notifier(config.notifications().sinks(), config.notifications().instance()
+                .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), this::http,
+                new ScheduledExecutorTimers(timers, clock), clock);
+        EventReporter events = new EventReporter(metrics.scheduler(), notifier, reporting);
         AdmissionController.Builder b = AdmissionController.builder(schedulerConfig, clock,
                         new ScheduledExecutorTimers(timers, clock))
                 .journal(journal).evictor(new ActuatorEvictor(actuators(sim), actuators, clock))
@@ -219,7 +222,8 @@ public final class Daemon implements AutoCloseable {
         Optional<CgroupAttributor> cgroups = sim.isPresent() ? Optional.empty()
                 : Optional.of(new CgroupAttributor(CgroupAttributor.DEFAULT_PROC, ledger::view, config.services()));
         AttributionChain attributor = new AttributionChain(new LeasePidAttributor(ledger::view), cgroups,
-                sim.<List<ProcessAttributor>>map(List::of).orElse(List.of()));
+                sim.<List<ProcessAttributor>>map(List::of).orElse(List.of()),
+                sim.isPresent() ? ContainerNames.NONE : new ContainerNames(config.exporter().containerStores()));
         HolderLiveness liveness = sim.isPresent() ? HolderLiveness.processes()
                 : new CgroupLiveness(CgroupLiveness.DEFAULT_ROOT, HolderLiveness.processes());
 
@@ -362,6 +366,20 @@ public final class Daemon implements AutoCloseable {
             m.put(sc.name(), sim.<Actuator>map(x -> new SimulatedEviction(real, x, SIM_EVICTION_DELAY)).orElse(real));
         }
         return m;
+    }
+
+    /**
+     * How the agent's alerts name this host when the configuration does not say: the host name and
+     * the metrics port, which is how Prometheus names the scrape target when it scrapes by host name.
+     */
+    static String defaultInstance(HostPort metrics) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        return host + ":" + metrics.port();
     }
 
     /** One shared java.net.http client, made on first use (Ollama, webhooks): it costs threads and memory. */

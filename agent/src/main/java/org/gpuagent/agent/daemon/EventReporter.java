@@ -4,12 +4,17 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.gpuagent.agent.api.LeaseJson;
 import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
+import org.gpuagent.agent.notify.Notification;
+import org.gpuagent.agent.notify.NotificationEvent;
+import org.gpuagent.agent.notify.Notifier;
+import org.gpuagent.agent.notify.Severity;
 import org.gpuagent.exporter.SchedulerMetrics;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.XidCount;
@@ -19,28 +24,29 @@ import org.gpuagent.scheduler.LedgerListener;
 
 /**
  * What the daemon says about what happens: one log line per ledger event (its sentence), the
- * admission and preemption counters, webhooks, and the GPU's own events (lost, back, Xid errors)
- * from the sampler's snapshots.
+ * admission and preemption counters, notifications, and the GPU's own events (lost, back, Xid
+ * errors) from the sampler's snapshots.
  *
  * <p>The ledger calls {@link #onEvent} on its writer: the counters are updated there (an
- * increment), and the log line and the webhooks are handed to one reporting thread, in order, so
- * neither a slow stderr nor a slow webhook can hold the writer.
+ * increment), and the log line and the notifications are handed to one reporting thread, in
+ * order, so neither a slow stderr nor a slow receiver can hold the writer (the {@link Notifier}
+ * itself only queues).
  */
 final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
     /** Unattributed use is logged when it moved by at least this much since the last line. */
     static final long UNATTRIBUTED_LOG_STEP = 64 * ByteSize.MIB;
 
     private final SchedulerMetrics metrics;
-    private final WebhookNotifier webhooks;
+    private final Notifier notifier;
     private final ExecutorService reporting;
     private long lastLoggedUnattributed;
     // sampler thread only
     private GpuSnapshot.Status lastStatus;
     private long xidTotal;
 
-    EventReporter(SchedulerMetrics metrics, WebhookNotifier webhooks, ExecutorService reporting) {
+    EventReporter(SchedulerMetrics metrics, Notifier notifier, ExecutorService reporting) {
         this.metrics = metrics;
-        this.webhooks = webhooks;
+        this.notifier = notifier;
         this.reporting = reporting;
     }
 
@@ -66,81 +72,99 @@ final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
         DaemonLog.Severity severity = event instanceof LedgerEvent.OverUse || event instanceof LedgerEvent.RolledBack
                 ? DaemonLog.Severity.WARN : DaemonLog.Severity.INFO;
         DaemonLog.log(severity, event.sentence(), null);
-        String name = eventName(event);
-        if (name != null && webhooks.wants(name)) {
-            webhooks.notify(name, payload(name, event));
+        Optional<NotificationEvent> kind = eventOf(event);
+        if (kind.isPresent() && notifier.wants(kind.get())) {
+            notifier.notify(notification(kind.get(), event));
         }
     }
 
-    /** The webhook event name of a ledger event; null for those not offered to webhooks. */
-    static String eventName(LedgerEvent e) {
+    /** The notification event of a ledger event; empty for those not notified (rollbacks, unattributed use). */
+    static Optional<NotificationEvent> eventOf(LedgerEvent e) {
+        NotificationEvent n = null;
         if (e instanceof LedgerEvent.Admitted) {
-            return "admitted";
+            n = NotificationEvent.ADMITTED;
         } else if (e instanceof LedgerEvent.Queued) {
-            return "queued";
+            n = NotificationEvent.QUEUED;
         } else if (e instanceof LedgerEvent.Denied) {
-            return "denied";
+            n = NotificationEvent.DENIED;
         } else if (e instanceof LedgerEvent.Preempted) {
-            return "preempted";
+            n = NotificationEvent.PREEMPTED;
         } else if (e instanceof LedgerEvent.Evicted) {
-            return "evicted";
+            n = NotificationEvent.EVICTED;
         } else if (e instanceof LedgerEvent.Released) {
-            return "released";
+            n = NotificationEvent.RELEASED;
         } else if (e instanceof LedgerEvent.Reclaimed) {
-            return "reclaimed";
+            n = NotificationEvent.RECLAIMED;
         } else if (e instanceof LedgerEvent.OverUse) {
-            return "over-use";
+            n = NotificationEvent.OVER_USE;
         }
-        return null;
+        return Optional.ofNullable(n);
     }
 
-    static Map<String, Object> payload(String name, LedgerEvent e) {
-        Map<String, Object> m = base(name, e.at(), e.sentence());
+    /** The notification of ledger event {@code e}: its severity, a headline, its sentence and its fields. */
+    static Notification notification(NotificationEvent kind, LedgerEvent e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        String service;
+        String title;
+        Severity severity = kind.severity();
         if (e instanceof LedgerEvent.Admitted a) {
-            m.put("service", a.lease().service());
+            service = a.lease().service();
+            m.put("service", service);
             m.put("lease", LeaseJson.of(a.lease()));
             m.put("preempted", a.victims().stream().map(v -> v.id().value()).toList());
             m.put("waitedMs", a.waited().toMillis());
+            title = service + " got " + ByteSize.format(a.lease().bytes()) + " of VRAM"
+                    + (a.victims().isEmpty() ? "" : " by preemption");
         } else if (e instanceof LedgerEvent.Queued q) {
-            m.put("service", q.service());
+            service = q.service();
+            m.put("service", service);
             m.put("bytes", q.bytes());
             m.put("position", q.position());
             m.put("deadline", q.deadline().toString());
+            title = service + " waits for " + ByteSize.format(q.bytes()) + " of VRAM";
         } else if (e instanceof LedgerEvent.Denied d) {
-            m.put("service", d.service());
+            service = d.service();
+            m.put("service", service);
             m.put("bytes", d.bytes());
             m.put("reason", d.reason().label());
             m.put("shortfallBytes", d.shortfallBytes());
             m.put("waitedMs", d.waited().toMillis());
+            severity = NotificationEvent.severityOfDenial(d.reason().label());
+            title = service + " denied " + ByteSize.format(d.bytes()) + " of VRAM";
         } else if (e instanceof LedgerEvent.Preempted p) {
-            m.put("service", p.victim().service());
+            service = p.victim().service();
+            m.put("service", service);
             m.put("lease", LeaseJson.of(p.victim()));
             m.put("forService", p.forService());
+            title = service + " preempted for " + p.forService();
         } else if (e instanceof LedgerEvent.Evicted ev) {
-            m.put("service", ev.lease().service());
+            service = ev.lease().service();
+            m.put("service", service);
             m.put("lease", LeaseJson.of(ev.lease()));
+            title = service + " gave its VRAM back";
         } else if (e instanceof LedgerEvent.Released r) {
-            m.put("service", r.lease().service());
+            service = r.lease().service();
+            m.put("service", service);
             m.put("lease", LeaseJson.of(r.lease()));
+            title = service + " released " + ByteSize.format(r.lease().bytes()) + " of VRAM";
         } else if (e instanceof LedgerEvent.Reclaimed r) {
-            m.put("service", r.lease().service());
+            service = r.lease().service();
+            m.put("service", service);
             m.put("lease", LeaseJson.of(r.lease()));
             m.put("goneSince", r.goneSince().toString());
+            title = service + "'s lease reclaimed: its holder is gone";
         } else if (e instanceof LedgerEvent.OverUse o) {
-            m.put("service", o.service());
+            service = o.service();
+            m.put("service", service);
             m.put("holder", o.holder().orElse(null));
             m.put("leasedBytes", o.leasedBytes());
             m.put("observedBytes", o.observedBytes());
+            title = service + " uses " + ByteSize.format(o.observedBytes()) + " of VRAM, leased "
+                    + ByteSize.format(o.leasedBytes());
+        } else {
+            throw new IllegalArgumentException("no notification for " + e.getClass().getSimpleName());
         }
-        return m;
-    }
-
-    private static Map<String, Object> base(String name, Instant at, String sentence) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("event", name);
-        m.put("at", at.toString());
-        m.put("message", sentence);
-        return m;
+        return new Notification(kind, severity, title, e.sentence(), e.at(), Optional.of(service), Map.of(), m);
     }
 
     /** Sampler listener: the GPU lost or back, and new Xid errors. */
@@ -154,14 +178,21 @@ final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
                 String sentence = "the GPU was lost" + detail;
                 submit(() -> {
                     DaemonLog.error(sentence);
-                    if (webhooks.wants("gpu-lost")) {
-                        webhooks.notify("gpu-lost", base("gpu-lost", s.publishedAt(), sentence));
-                    }
+                    gpuEvent(NotificationEvent.GPU_LOST, NotificationEvent.GPU_LOST.severity(), "GPU lost", sentence,
+                            s.publishedAt(), Map.of(), Map.of());
                 });
             } else if (s.status() == GpuSnapshot.Status.STALE) {
                 submit(() -> DaemonLog.warn("GPU data is stale" + detail));
             } else if (s.status() == GpuSnapshot.Status.OK) {
-                submit(() -> DaemonLog.info("the GPU answers again (was " + previous.name().toLowerCase(java.util.Locale.ROOT) + ")"));
+                String sentence = "the GPU answers again (was " + previous.name().toLowerCase(java.util.Locale.ROOT) + ")";
+                boolean wasLost = previous == GpuSnapshot.Status.LOST;
+                submit(() -> {
+                    DaemonLog.info(sentence);
+                    if (wasLost) {
+                        gpuEvent(NotificationEvent.GPU_RECOVERED, NotificationEvent.GPU_RECOVERED.severity(),
+                                "GPU back", sentence, s.publishedAt(), Map.of(), Map.of());
+                    }
+                });
             }
         }
         long total = 0;
@@ -176,14 +207,21 @@ final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
             String sentence = "Xid " + x.xid() + " on GPU " + x.deviceIndex() + " (" + x.uuid() + ")";
             submit(() -> {
                 DaemonLog.warn(sentence);
-                if (webhooks.wants("xid")) {
-                    Map<String, Object> m = base("xid", x.observedAt(), sentence);
-                    m.put("xid", x.xid());
-                    m.put("gpu", x.deviceIndex());
-                    m.put("uuid", x.uuid());
-                    webhooks.notify("xid", m);
-                }
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("xid", x.xid());
+                details.put("gpu", x.deviceIndex());
+                details.put("uuid", x.uuid());
+                gpuEvent(NotificationEvent.XID, NotificationEvent.severityOfXid(x.xid()), "Xid " + x.xid() + " on GPU "
+                        + x.deviceIndex(), sentence, x.observedAt(), Map.of("gpu", Integer.toString(x.deviceIndex()),
+                        "uuid", x.uuid(), "xid", Long.toString(x.xid())), details);
             });
+        }
+    }
+
+    private void gpuEvent(NotificationEvent kind, Severity severity, String title, String sentence, Instant at,
+                          Map<String, String> labels, Map<String, Object> details) {
+        if (notifier.wants(kind)) {
+            notifier.notify(new Notification(kind, severity, title, sentence, at, Optional.empty(), labels, details));
         }
     }
 

@@ -234,6 +234,53 @@ class DaemonLifecycleTest {
         }
     }
 
+    /**
+     * The whole path in the real daemon: a refusal becomes a ledger event, the reporting thread
+     * hands it to the notifier, and Alertmanager's API receives a postable alert with the labels
+     * routes key on; the request's own answer does not wait for any of it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aDenialReachesAlertmanagerAsAPostableAlert() throws Exception {
+        java.util.concurrent.LinkedBlockingQueue<String> alerts = new java.util.concurrent.LinkedBlockingQueue<>();
+        com.sun.net.httpserver.HttpServer am = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        am.createContext("/api/v2/alerts", ex -> {
+            alerts.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+        });
+        am.start();
+        try {
+            Path config = dir.resolve("notify.yaml");
+            Files.writeString(config, """
+                    notifications:
+                      instance: hwc-server:9848
+                      webhooks:
+                        - url: http://127.0.0.1:%d
+                          format: alertmanager
+                          min-severity: warning
+                    """.formatted(am.getAddress().getPort()));
+            try (DaemonProcess d = DaemonProcess.start(dir.resolve("state"), List.of("--config", config.toString()))) {
+                HttpResponse<String> r = d.api("POST", "/v1/leases", "{\"service\":\"ollama\",\"bytes\":1000000}");
+                assertEquals(201, r.statusCode(), r.body());
+                HttpResponse<String> denied = d.api("POST", "/v1/leases",
+                        "{\"service\":\"ollama\",\"bytes\":" + 8L * 1024 * 1024 * 1024 + "}");
+                assertEquals(409, denied.statusCode(), denied.body());
+                String body = alerts.poll(30, TimeUnit.SECONDS);
+                assertTrue(body != null, "no alert reached the receiver:\n" + d.logText());
+                List<Object> list = com.fasterxml.jackson.jr.ob.JSON.std.listFrom(body);
+                Map<String, Object> alert = (Map<String, Object>) list.get(0);
+                assertEquals(Map.of("alertname", "GpuAgentDenied", "severity", "warning", "service", "ollama",
+                        "instance", "hwc-server:9848"), alert.get("labels"), "the admission (info) was not sent");
+                assertTrue(((String) ((Map<String, Object>) alert.get("annotations")).get("description"))
+                        .contains("ollama"), body);
+            }
+        } finally {
+            am.stop(0);
+        }
+    }
+
     // ---- helpers ----
 
     private static long admit(DaemonProcess d, String body) throws IOException, InterruptedException {

@@ -19,6 +19,7 @@ import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.NvmlDevice;
 import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.PcieCounter;
+import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.ExactListBuilder;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessInfo.ProcessKind;
@@ -341,6 +342,35 @@ final class NativeDevice implements NvmlDevice {
             session.ensureOpen(s.cName());
             return symbols.has(Feature.POWER_LIMIT)
                     && answered(NvmlNative.DeviceGetEnforcedPowerLimit.nvmlDeviceGetEnforcedPowerLimit(handle, buf), s)
+                    ? OptionalLong.of(Integer.toUnsignedLong(view.getInt(0))) : OptionalLong.empty();
+        }
+    }
+
+    @Override
+    public Optional<PowerLimitConstraints> powerLimitConstraints() {
+        Symbol s = Symbol.DEVICE_GET_POWER_MANAGEMENT_LIMIT_CONSTRAINTS;
+        synchronized (this) {
+            session.ensureOpen(s.cName());
+            if (!symbols.has(Feature.POWER_LIMIT_CONSTRAINTS)
+                    || !answered(NvmlNative.DeviceGetPowerManagementLimitConstraints
+                            .nvmlDeviceGetPowerManagementLimitConstraints(handle, buf, out1), s)) {
+                return Optional.empty();
+            }
+            long min = Integer.toUnsignedLong(view.getInt(0));
+            long max = Integer.toUnsignedLong(view.getInt(8));
+            // A driver that answers with an inverted range has no usable range: absent, not a guess.
+            return max < min ? Optional.empty() : Optional.of(new PowerLimitConstraints(min, max));
+        }
+    }
+
+    @Override
+    public OptionalLong defaultPowerLimitMilliwatts() {
+        Symbol s = Symbol.DEVICE_GET_POWER_MANAGEMENT_DEFAULT_LIMIT;
+        synchronized (this) {
+            session.ensureOpen(s.cName());
+            return symbols.has(Feature.DEFAULT_POWER_LIMIT)
+                    && answered(NvmlNative.DeviceGetPowerManagementDefaultLimit
+                            .nvmlDeviceGetPowerManagementDefaultLimit(handle, buf), s)
                     ? OptionalLong.of(Integer.toUnsignedLong(view.getInt(0))) : OptionalLong.empty();
         }
     }

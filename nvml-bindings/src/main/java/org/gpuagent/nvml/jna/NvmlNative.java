@@ -237,6 +237,14 @@ final class NvmlNative {
         static native int nvmlDeviceGetEnforcedPowerLimit(long device, long limit);
     }
 
+    static final class DeviceGetPowerManagementLimitConstraints {
+        static native int nvmlDeviceGetPowerManagementLimitConstraints(long device, long minLimit, long maxLimit);
+    }
+
+    static final class DeviceGetPowerManagementDefaultLimit {
+        static native int nvmlDeviceGetPowerManagementDefaultLimit(long device, long defaultLimit);
+    }
+
     static final class DeviceGetTotalEnergyConsumption {
         static native int nvmlDeviceGetTotalEnergyConsumption(long device, long energy);
     }

@@ -25,8 +25,8 @@ import org.gpuagent.nvml.Utilization;
  * One GPU as the sampler read it in one collect. Every field mirrors the {@link NvmlDevice} query
  * of the same name; a field is absent when the GPU does not support it or when its call failed in
  * this collect (the snapshot's {@link GpuSnapshot#errors()} then says which). Slow fields (process
- * lists, per-process utilization, PCIe, thresholds, maximum clocks) come from {@link #slow()},
- * read every Nth tick.
+ * lists, per-process utilization, PCIe, thresholds, maximum clocks, the power limit's range) come
+ * from {@link #slow()}, read every Nth tick.
  */
 public record DeviceSnapshot(DeviceIdentity identity,
                              Optional<MemoryInfo> memory,
@@ -123,6 +123,10 @@ public record DeviceSnapshot(DeviceIdentity identity,
 
     public PcieReadings pcie() {
         return slow.pcie();
+    }
+
+    public PowerLimitReadings powerLimits() {
+        return slow.powerLimits();
     }
 
     public Optional<List<ProcessInfo>> computeProcesses() {

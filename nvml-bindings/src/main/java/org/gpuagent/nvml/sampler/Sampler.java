@@ -34,6 +34,7 @@ import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.NvmlOpener;
 import org.gpuagent.nvml.NvmlReturn;
 import org.gpuagent.nvml.PcieCounter;
+import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessUtilizationSample;
 import org.gpuagent.nvml.TemperatureThreshold;
@@ -440,6 +441,12 @@ public final class Sampler implements AutoCloseable {
                         TemperatureThreshold.MEM_MAX, OptionalInt.empty()),
                 read(st, "temperatureThresholdCelsius", NvmlDevice::temperatureThresholdCelsius,
                         TemperatureThreshold.GPU_MAX, OptionalInt.empty()));
+        Optional<PowerLimitConstraints> range = read(st, "powerLimitConstraints", NvmlDevice::powerLimitConstraints,
+                Optional.empty());
+        PowerLimitReadings powerLimits = new PowerLimitReadings(
+                range.isPresent() ? OptionalLong.of(range.get().minMilliwatts()) : OptionalLong.empty(),
+                range.isPresent() ? OptionalLong.of(range.get().maxMilliwatts()) : OptionalLong.empty(),
+                read(st, "defaultPowerLimitMilliwatts", NvmlDevice::defaultPowerLimitMilliwatts, OptionalLong.empty()));
         ClockReadings maxClocks = new ClockReadings(
                 read(st, "maxClockMhz", NvmlDevice::maxClockMhz, ClockType.GRAPHICS, OptionalInt.empty()),
                 read(st, "maxClockMhz", NvmlDevice::maxClockMhz, ClockType.SM, OptionalInt.empty()),
@@ -449,7 +456,7 @@ public final class Sampler implements AutoCloseable {
                 compute == null ? Optional.empty() : Optional.of(compute),
                 graphics == null ? Optional.empty() : Optional.of(graphics),
                 samples == null ? Optional.empty() : Optional.of(samples),
-                pcie, thresholds, maxClocks);
+                pcie, thresholds, maxClocks, powerLimits);
         st.slow = slow;
         return slow;
     }
@@ -520,14 +527,18 @@ public final class Sampler implements AutoCloseable {
         XidKey key = new XidKey(uuid, xid);
         long[] count = xidCounts.get(key);
         if (count == null) {
-            count = new long[] {0, deviceIndex};
+            count = new long[] {0, deviceIndex, 0, 0};
             xidCounts.put(key, count);
         }
         count[0]++;
         count[1] = deviceIndex;
+        count[2] = now.getEpochSecond();
+        count[3] = now.getNano();
         List<XidCount> list = new ArrayList<>(xidCounts.size());
         for (Map.Entry<XidKey, long[]> en : xidCounts.entrySet()) {
-            list.add(new XidCount((int) en.getValue()[1], en.getKey().uuid(), en.getKey().xid(), en.getValue()[0]));
+            long[] c = en.getValue();
+            list.add(new XidCount((int) c[1], en.getKey().uuid(), en.getKey().xid(), c[0],
+                    Instant.ofEpochSecond(c[2], c[3])));
         }
         list.sort(Comparator.comparingInt(XidCount::deviceIndex).thenComparing(XidCount::uuid)
                 .thenComparingLong(XidCount::xid));

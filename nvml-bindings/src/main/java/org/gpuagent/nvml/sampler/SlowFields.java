@@ -11,7 +11,8 @@ import org.gpuagent.nvml.ProcessUtilizationSample;
  * The fields the sampler reads every Nth tick and carries forward in between (the same object in
  * every snapshot until the next read). A list is absent when its call failed, which is not the same
  * as empty (no process). {@code processUtilization} holds the samples newer than the previous slow
- * read.
+ * read. The power limit's range and default change only when an administrator changes them, so
+ * they are read here too.
  */
 public record SlowFields(Instant readAt,
                          Optional<List<ProcessInfo>> computeProcesses,
@@ -19,7 +20,8 @@ public record SlowFields(Instant readAt,
                          Optional<List<ProcessUtilizationSample>> processUtilization,
                          PcieReadings pcie,
                          TemperatureThresholds temperatureThresholds,
-                         ClockReadings maxClocks) {
+                         ClockReadings maxClocks,
+                         PowerLimitReadings powerLimits) {
     public SlowFields {
         Objects.requireNonNull(readAt, "readAt");
         computeProcesses = immutable(computeProcesses, "computeProcesses");
@@ -28,6 +30,7 @@ public record SlowFields(Instant readAt,
         Objects.requireNonNull(pcie, "pcie");
         Objects.requireNonNull(temperatureThresholds, "temperatureThresholds");
         Objects.requireNonNull(maxClocks, "maxClocks");
+        Objects.requireNonNull(powerLimits, "powerLimits");
     }
 
     /** Keeps the Optional as it is when its list is already unmodifiable (List.copyOf returns it), so carrying forward allocates nothing. */

@@ -25,6 +25,31 @@ public final class GpuProfile {
      * The owner's card: Quadro P1000 (GP107GL, 5 SMs, 4 GiB GDDR5, 47 W, blower fan) on driver
      * 580. It reads back {@code ExpectedGpu.QUADRO_P1000} exactly. Values the contract does not fix
      * (serial, VBIOS, reserved memory, idle draw, thermal constants) are plausible, not measured.
+     *
+     * <p>Which of the exporter's optional fields a P1000 answers. Source: the NVML API reference's
+     * note on each function (the "For ... fully supported devices" line); NVML counts every Quadro
+     * from Fermi on as fully supported (GeForce boards only partly), so a Pascal Quadro answers
+     * what Kepler or Maxwell and newer answer:
+     * <ul>
+     *   <li>BAR1 memory ({@code nvmlDeviceGetBAR1MemoryInfo}): yes, Kepler or newer. 256 MiB is
+     *       the usual BAR1 window of a 4 GiB board without resizable BAR (not measured).</li>
+     *   <li>PCIe throughput ({@code nvmlDeviceGetPcieThroughput}): yes, Maxwell or newer. Link
+     *       generation and width, current and maximum: yes, Fermi or newer; the P1000 is a PCIe 3.0
+     *       x16 board (NVIDIA's product brief), and Pascal drops the link to gen 1 when idle.</li>
+     *   <li>Encoder statistics ({@code nvmlDeviceGetEncoderStats}: sessions, average FPS and
+     *       latency): yes, Maxwell or newer; GP107 has one NVENC (NVIDIA's video encode and decode
+     *       support matrix).</li>
+     *   <li>Power limit range and default ({@code nvmlDeviceGetPowerManagementLimitConstraints},
+     *       {@code nvmlDeviceGetPowerManagementDefaultLimit}): yes, Kepler or newer. The values are
+     *       the board's published 47 W; that the range is fixed at 47 W is an assumption, not a
+     *       measurement.</li>
+     *   <li>Clock event (throttle) reasons ({@code nvmlDeviceGetCurrentClocksEventReasons}, or the
+     *       throttle-reasons call before R535): yes, all fully supported products; the agent turns
+     *       them into durations itself.</li>
+     *   <li>Xid events ({@code nvmlDeviceRegisterEvents} with {@code nvmlEventTypeXidCriticalError}):
+     *       yes, Fermi or newer; the time of the last one is the agent's clock when it drained it.</li>
+     *   <li>Energy counter ({@code nvmlDeviceGetTotalEnergyConsumption}): no, Volta or newer.</li>
+     * </ul>
      */
     public static final GpuProfile QUADRO_P1000 = builder()
             .name("Quadro P1000")
@@ -45,6 +70,7 @@ public final class GpuProfile {
             // 5 SMs give about 150 + 14 = 164 MiB.
             .contextCostBytes(164 * MIB)
             .power(6_000, 47_000, 1.06)
+            .powerLimitRange(47_000, 47_000, 47_000)
             .energyCounter(false, 0)
             .thermals(30.0, 1.0, Duration.ofSeconds(45))
             .temperatureThresholds(99, 102, OptionalInt.empty(), OptionalInt.empty())
@@ -80,6 +106,8 @@ public final class GpuProfile {
             .bar1(262_144 * MIB, 1_703_936, 2 * MIB)
             .contextCostBytes(526 * MIB)
             .power(78_319, 700_000, 1.05)
+            // nvidia-smi-q.xml: min_power_limit 200 W, max_power_limit 700 W, default_power_limit 700 W.
+            .powerLimitRange(200_000, 700_000, 700_000)
             .energyCounter(true, 2_371_174)
             .thermals(31.0, 0.064, Duration.ofSeconds(90))
             .temperatureThresholds(89, 95, OptionalInt.empty(), OptionalInt.empty())
@@ -110,6 +138,9 @@ public final class GpuProfile {
     private final long contextCostBytes;
     private final long idlePowerMilliwatts;
     private final long powerLimitMilliwatts;
+    private final long minPowerLimitMilliwatts;
+    private final long maxPowerLimitMilliwatts;
+    private final long defaultPowerLimitMilliwatts;
     private final double peakDemandRatio;
     private final boolean energyCounter;
     private final long initialEnergyMillijoules;
@@ -166,6 +197,16 @@ public final class GpuProfile {
         }
         this.idlePowerMilliwatts = positive(b.idlePowerMilliwatts, "idlePowerMilliwatts");
         this.powerLimitMilliwatts = positive(b.powerLimitMilliwatts, "powerLimitMilliwatts");
+        // Unset (0): a board whose limit cannot be changed, the range collapses to the limit.
+        this.minPowerLimitMilliwatts = b.minPowerLimitMilliwatts == 0 ? powerLimitMilliwatts : b.minPowerLimitMilliwatts;
+        this.maxPowerLimitMilliwatts = b.maxPowerLimitMilliwatts == 0 ? powerLimitMilliwatts : b.maxPowerLimitMilliwatts;
+        this.defaultPowerLimitMilliwatts = b.defaultPowerLimitMilliwatts == 0 ? powerLimitMilliwatts
+                : b.defaultPowerLimitMilliwatts;
+        if (minPowerLimitMilliwatts > maxPowerLimitMilliwatts || defaultPowerLimitMilliwatts < minPowerLimitMilliwatts
+                || defaultPowerLimitMilliwatts > maxPowerLimitMilliwatts) {
+            throw new IllegalArgumentException("implausible power limit range " + minPowerLimitMilliwatts + "-"
+                    + maxPowerLimitMilliwatts + " mW with default " + defaultPowerLimitMilliwatts + " mW");
+        }
         if (idlePowerMilliwatts >= powerLimitMilliwatts) {
             throw new IllegalArgumentException("idle power " + idlePowerMilliwatts + " mW must be below the limit "
                     + powerLimitMilliwatts + " mW");
@@ -255,6 +296,9 @@ public final class GpuProfile {
         b.contextCostBytes = contextCostBytes;
         b.idlePowerMilliwatts = idlePowerMilliwatts;
         b.powerLimitMilliwatts = powerLimitMilliwatts;
+        b.minPowerLimitMilliwatts = minPowerLimitMilliwatts;
+        b.maxPowerLimitMilliwatts = maxPowerLimitMilliwatts;
+        b.defaultPowerLimitMilliwatts = defaultPowerLimitMilliwatts;
         b.peakDemandRatio = peakDemandRatio;
         b.energyCounter = energyCounter;
         b.initialEnergyMillijoules = initialEnergyMillijoules;
@@ -368,6 +412,18 @@ public final class GpuProfile {
 
     public long powerLimitMilliwatts() {
         return powerLimitMilliwatts;
+    }
+
+    public long minPowerLimitMilliwatts() {
+        return minPowerLimitMilliwatts;
+    }
+
+    public long maxPowerLimitMilliwatts() {
+        return maxPowerLimitMilliwatts;
+    }
+
+    public long defaultPowerLimitMilliwatts() {
+        return defaultPowerLimitMilliwatts;
     }
 
     /** What full load would draw without the limit, as a multiple of the limit (> 1: full load hits the cap). */
@@ -559,6 +615,9 @@ public final class GpuProfile {
         private long contextCostBytes;
         private long idlePowerMilliwatts;
         private long powerLimitMilliwatts;
+        private long minPowerLimitMilliwatts;
+        private long maxPowerLimitMilliwatts;
+        private long defaultPowerLimitMilliwatts;
         private double peakDemandRatio = 1.05;
         private boolean energyCounter;
         private long initialEnergyMillijoules;
@@ -664,6 +723,14 @@ public final class GpuProfile {
             this.idlePowerMilliwatts = idleMilliwatts;
             this.powerLimitMilliwatts = limitMilliwatts;
             this.peakDemandRatio = peakDemandRatio;
+            return this;
+        }
+
+        /** The range an administrator may set the limit to, and the limit the board boots with. */
+        public Builder powerLimitRange(long minMilliwatts, long maxMilliwatts, long defaultMilliwatts) {
+            this.minPowerLimitMilliwatts = minMilliwatts;
+            this.maxPowerLimitMilliwatts = maxMilliwatts;
+            this.defaultPowerLimitMilliwatts = defaultMilliwatts;
             return this;
         }
 

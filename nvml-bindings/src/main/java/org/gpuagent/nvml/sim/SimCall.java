@@ -40,6 +40,8 @@ enum SimCall {
     FAN_SPEED("nvmlDeviceGetFanSpeed"),
     POWER_USAGE("nvmlDeviceGetPowerUsage"),
     ENFORCED_POWER_LIMIT("nvmlDeviceGetEnforcedPowerLimit"),
+    POWER_LIMIT_CONSTRAINTS("nvmlDeviceGetPowerManagementLimitConstraints"),
+    DEFAULT_POWER_LIMIT("nvmlDeviceGetPowerManagementDefaultLimit"),
     TOTAL_ENERGY("nvmlDeviceGetTotalEnergyConsumption"),
 
     CLOCK("nvmlDeviceGetClockInfo"),

@@ -15,6 +15,7 @@ import org.gpuagent.nvml.NvmlDevice;
 import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.NvmlReturn;
 import org.gpuagent.nvml.PcieCounter;
+import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessInfo.ProcessKind;
 import org.gpuagent.nvml.ProcessUtilizationSample;
@@ -263,6 +264,23 @@ final class SimulatedNvmlDevice implements NvmlDevice {
             return OptionalLong.empty();
         }
         return OptionalLong.of(hw.profile().powerLimitMilliwatts());
+    }
+
+    @Override
+    public Optional<PowerLimitConstraints> powerLimitConstraints() {
+        if (!enter(SimCall.POWER_LIMIT_CONSTRAINTS)) {
+            return Optional.empty();
+        }
+        return Optional.of(new PowerLimitConstraints(hw.profile().minPowerLimitMilliwatts(),
+                hw.profile().maxPowerLimitMilliwatts()));
+    }
+
+    @Override
+    public OptionalLong defaultPowerLimitMilliwatts() {
+        if (!enter(SimCall.DEFAULT_POWER_LIMIT)) {
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(hw.profile().defaultPowerLimitMilliwatts());
     }
 
     @Override

@@ -97,11 +97,15 @@ class FakeNvmlFaultTest {
                 .failCall("nvmlDeviceGetEncoderStats", NvmlReturn.NOT_SUPPORTED)
                 .failCall("nvmlDeviceGetCurrentClocksEventReasons", NvmlReturn.NOT_SUPPORTED)
                 .failCall("nvmlDeviceGetComputeRunningProcesses_v3", NvmlReturn.NOT_SUPPORTED)
+                .failCall("nvmlDeviceGetPowerManagementLimitConstraints", NvmlReturn.NOT_SUPPORTED)
+                .unset("device.0.power.default_limit_mw")
                 .unset("device.0.temperature.slowdown")
                 .set("device.0.pstate", 32); // NVML_PSTATE_UNKNOWN
         assertEquals(OptionalInt.empty(), gpu().fanSpeedPercent());
         assertEquals(Optional.empty(), gpu().bar1Memory());
         assertEquals(Optional.empty(), gpu().encoderStats());
+        assertEquals(Optional.empty(), gpu().powerLimitConstraints());
+        assertEquals(OptionalLong.empty(), gpu().defaultPowerLimitMilliwatts());
         assertEquals(OptionalLong.empty(), gpu().clockEventReasons());
         assertEquals(List.of(), gpu().computeProcesses());
         assertEquals(OptionalInt.empty(), gpu().temperatureThresholdCelsius(TemperatureThreshold.SLOWDOWN));

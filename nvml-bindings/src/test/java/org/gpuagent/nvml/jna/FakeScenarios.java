@@ -5,6 +5,7 @@ import org.gpuagent.nvml.Brand;
 import org.gpuagent.nvml.ClockType;
 import org.gpuagent.nvml.ComputeCapability;
 import org.gpuagent.nvml.ExpectedGpu;
+import org.gpuagent.nvml.PowerLimitConstraints;
 
 /** Expectations for the fake library's scenarios beyond {@link ExpectedGpu#QUADRO_P1000}. */
 final class FakeScenarios {
@@ -22,6 +23,8 @@ final class FakeScenarios {
             true,
             false,
             700_000,
+            new PowerLimitConstraints(200_000, 700_000),
+            700_000,
             89,
             95,
             Map.of(ClockType.GRAPHICS, 1980, ClockType.SM, 1980, ClockType.MEMORY, 3201, ClockType.VIDEO, 1545),
@@ -36,7 +39,8 @@ final class FakeScenarios {
 
     private static ExpectedGpu withoutReservedMemory(ExpectedGpu e) {
         return new ExpectedGpu(e.name(), e.uuid(), e.brand(), e.pciBusId(), e.memoryTotalBytes(), false,
-                e.computeCapability(), e.hasEnergyCounter(), e.hasFan(), e.powerLimitMilliwatts(), e.slowdownCelsius(),
+                e.computeCapability(), e.hasEnergyCounter(), e.hasFan(), e.powerLimitMilliwatts(), e.powerLimitRange(),
+                e.defaultPowerLimitMilliwatts(), e.slowdownCelsius(),
                 e.shutdownCelsius(), e.maxClocksMhz(), e.maxPcieLinkGeneration(), e.maxPcieLinkWidth(),
                 e.computeProcesses(), e.driverVersion(), e.cudaDriverVersion());
     }

@@ -64,12 +64,18 @@ class NvmlSymbolTableTest {
         Set<String> names = all();
         names.remove("nvmlDeviceGetTotalEnergyConsumption");
         names.remove("nvmlDeviceGetFanSpeed");
+        names.remove("nvmlDeviceGetPowerManagementLimitConstraints");
+        names.remove("nvmlDeviceGetPowerManagementDefaultLimit");
         NvmlSymbolTable t = NvmlSymbolTable.resolve(names::contains, "test");
         assertFalse(t.has(Feature.TOTAL_ENERGY));
         assertFalse(t.has(Feature.FAN_SPEED));
+        assertFalse(t.has(Feature.POWER_LIMIT_CONSTRAINTS));
+        assertFalse(t.has(Feature.DEFAULT_POWER_LIMIT));
+        assertTrue(t.has(Feature.POWER_LIMIT), "the enforced limit has its own function");
         assertNull(t.chosen(Feature.TOTAL_ENERGY));
         for (Feature f : Feature.values()) {
-            if (f != Feature.TOTAL_ENERGY && f != Feature.FAN_SPEED) {
+            if (!EnumSet.of(Feature.TOTAL_ENERGY, Feature.FAN_SPEED, Feature.POWER_LIMIT_CONSTRAINTS,
+                    Feature.DEFAULT_POWER_LIMIT).contains(f)) {
                 assertTrue(t.has(f), f.name());
             }
         }

@@ -103,6 +103,12 @@ class SamplerTest {
             assertEquals(d.pcieLinkWidth(), ds.pcie().linkWidth());
             assertEquals(d.maxPcieLinkGeneration(), ds.pcie().maxLinkGeneration());
             assertEquals(d.maxPcieLinkWidth(), ds.pcie().maxLinkWidth());
+            assertEquals(d.powerLimitConstraints().map(r -> r.minMilliwatts()).map(OptionalLong::of)
+                    .orElse(OptionalLong.empty()), ds.powerLimits().minMilliwatts());
+            assertEquals(d.powerLimitConstraints().map(r -> r.maxMilliwatts()).map(OptionalLong::of)
+                    .orElse(OptionalLong.empty()), ds.powerLimits().maxMilliwatts());
+            assertEquals(d.defaultPowerLimitMilliwatts(), ds.powerLimits().defaultMilliwatts());
+            assertTrue(ds.powerLimits().defaultMilliwatts().isPresent(), "a P1000 reports its default limit");
             assertEquals(Optional.of(d.computeProcesses()), ds.computeProcesses());
             assertEquals(Optional.of(d.graphicsProcesses()), ds.graphicsProcesses());
             assertEquals(Optional.of(d.processUtilization(0)), ds.processUtilization());
@@ -212,11 +218,18 @@ class SamplerTest {
         host.device(0).raiseXid(31);
         GpuSnapshot s = sampler.collectOnce();
         String uuid = GpuProfile.QUADRO_P1000.uuid();
-        assertEquals(List.of(new XidCount(0, uuid, 13, 2), new XidCount(0, uuid, 31, 1)), s.xidCounts());
-        assertEquals(List.of(new XidEvent(0, uuid, 13, time.instant()), new XidEvent(0, uuid, 31, time.instant())),
+        Instant first = time.instant();
+        assertEquals(List.of(new XidCount(0, uuid, 13, 2, first), new XidCount(0, uuid, 31, 1, first)),
+                s.xidCounts());
+        assertEquals(List.of(new XidEvent(0, uuid, 13, first), new XidEvent(0, uuid, 31, first)),
                 s.recentXids());
+        time.advanceSeconds(5);
         GpuSnapshot quiet = sampler.collectOnce();
-        assertEquals(s.xidCounts(), quiet.xidCounts(), "counts are cumulative");
+        assertEquals(s.xidCounts(), quiet.xidCounts(), "counts and their times are cumulative");
+        host.device(0).raiseXid(31);
+        GpuSnapshot later = sampler.collectOnce();
+        assertEquals(List.of(new XidCount(0, uuid, 13, 2, first), new XidCount(0, uuid, 31, 2, time.instant())),
+                later.xidCounts(), "each Xid keeps the time it was last seen");
     }
 
     @Test

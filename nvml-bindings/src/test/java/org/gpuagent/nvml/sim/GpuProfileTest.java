@@ -18,6 +18,7 @@ import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlDevice;
+import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.Utilization;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,9 @@ class GpuProfileTest {
             assertEquals(OptionalInt.of(95), d.temperatureThresholdCelsius(TemperatureThreshold.SHUTDOWN));
             assertEquals(OptionalInt.empty(), d.fanSpeedPercent(), "fan speed is NOT_SUPPORTED on the H200");
             assertEquals(OptionalLong.of(700_000), d.enforcedPowerLimitMilliwatts());
+            // nvidia-smi-q.xml: min_power_limit 200.00 W, max_power_limit 700.00 W, default_power_limit 700.00 W.
+            assertEquals(Optional.of(new PowerLimitConstraints(200_000, 700_000)), d.powerLimitConstraints());
+            assertEquals(OptionalLong.of(700_000), d.defaultPowerLimitMilliwatts());
             long power = d.powerUsageMilliwatts().orElseThrow();
             assertTrue(Math.abs(power - 78_319) <= 78_319 / 50, "idle power near the measured 78.3 W: " + power);
             assertEquals(OptionalLong.of(2_371_174), d.totalEnergyMillijoules());
@@ -127,6 +131,9 @@ class GpuProfileTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> GpuProfile.QUADRO_P1000.toBuilder().power(50_000, 47_000, 1.05).build());
         assertTrue(e.getMessage().contains("must be below the limit"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> GpuProfile.QUADRO_P1000.toBuilder().powerLimitRange(40_000, 47_000, 50_000).build());
+        assertTrue(e.getMessage().contains("power limit range"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> GpuProfile.QUADRO_P1000.toBuilder().unsupportedCall("nvmlDeviceGetWhatever").build());
         assertTrue(e.getMessage().contains("nvmlDeviceGetWhatever") && e.getMessage().contains("nvmlDeviceGetTemperature"),
