@@ -20,9 +20,11 @@ import java.util.Set;
  * <p>{@code nvgpu_admissions_total{service,outcome}}: outcome {@code admitted},
  * {@code admitted_after_preemption}, or {@code denied_<reason>} with the scheduler's reason label
  * ({@code denied_insufficient_vram}, {@code denied_deadline_passed}, ...), so
- * {@code outcome=~"denied_.*"} selects every denial. The configured services start at 0 for the
- * admitted outcomes and for preemptions, so rate() and increase() see their first event. A
- * service name outside the configured set (a request for an unknown service) is counted under
+ * {@code outcome=~"denied_.*"} selects every denial.
+ * {@code nvgpu_fail_open_admissions_total{service}}: starts that went ahead without the agent
+ * (fail-open), reported from the record a client leaves in the state directory. The configured
+ * services start at 0 for the admitted outcomes, for preemptions and for fail-open admissions, so
+ * rate() and increase() see their first event. A service name outside the configured set (a request for an unknown service) is counted under
  * {@code service="unknown"} so that bad requests cannot grow the label set.
  *
  * <p>Thread-safe; the methods are cheap (a counter increment, a timer update).
@@ -36,6 +38,7 @@ public final class SchedulerMetrics {
     private final Set<String> services;
     private final Counter admissions;
     private final Counter preemptions;
+    private final Counter failOpenAdmissions;
     private final Timer admissionTimer;
     private final CachedSeries view = new CachedSeries();
     private final Runnable changed;
@@ -56,10 +59,18 @@ public final class SchedulerMetrics {
                         + "request, per preempted service.")
                 .labelNames("service")
                 .register(registry);
+        this.failOpenAdmissions = Counter.builder()
+                .name("nvgpu_fail_open_admissions")
+                .help("Starts of a fail-open service that went ahead without a lease because the agent could not "
+                        + "be reached, per service; counted from the state directory's record when the agent "
+                        + "starts again.")
+                .labelNames("service")
+                .register(registry);
         for (String s : services) {
             admissions.labelValues(s, OUTCOME_ADMITTED);
             admissions.labelValues(s, OUTCOME_ADMITTED_AFTER_PREEMPTION);
             preemptions.labelValues(s);
+            failOpenAdmissions.labelValues(s);
         }
         registry.register(view);
     }
@@ -86,6 +97,17 @@ public final class SchedulerMetrics {
     public void preempted(String victimService) {
         preemptions.labelValues(serviceLabel(victimService)).inc();
         changed.run();
+    }
+
+    /**
+     * {@code count} admissions of {@code service} went ahead without the agent (read from the
+     * fail-open record at start).
+     */
+    public void failOpenAdmissions(String service, long count) {
+        if (count > 0) {
+            failOpenAdmissions.labelValues(serviceLabel(service)).inc(count);
+            changed.run();
+        }
     }
 
     CachedSeries view() {

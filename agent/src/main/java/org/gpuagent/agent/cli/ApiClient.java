@@ -42,11 +42,35 @@ final class ApiClient {
      * @throws IllegalArgumentException when the address is not HOST:PORT
      */
     static ApiClient resolve(String api, Path stateDir, CliContext ctx) {
-        HostPort hp = HostPort.parse(api != null ? api : ctx.env().getOrDefault(API_ENV, DEFAULT_API));
+        return resolve(api, stateDir, ctx, ClientConfig.load(Optional.empty()));
+    }
+
+    /**
+     * As {@link #resolve(String, Path, CliContext)}, with the agent's configuration between the
+     * environment and the defaults: {@code --api}, else {@code $GPU_AGENT_API}, else the
+     * configuration's {@code listen.api}, else {@value #DEFAULT_API}; {@code --state-dir}, else
+     * {@code $GPU_AGENT_STATE_DIR}, else its {@code state-dir}, else the usual places. The same
+     * order the daemon uses, so a client given the daemon's {@code --config} finds the daemon.
+     */
+    static ApiClient resolve(String api, Path stateDir, CliContext ctx, ClientConfig config) {
+        String fromEnv = ctx.env().get(API_ENV);
+        String address = api != null ? api
+                : fromEnv != null && !fromEnv.isBlank() ? fromEnv : config.api().orElse(DEFAULT_API);
+        HostPort hp = HostPort.parse(address);
         if (hp.host().equals("0.0.0.0") || hp.host().equals("::")) {
             hp = new HostPort("127.0.0.1", hp.port());
         }
-        return new ApiClient(hp, StateDirectory.resolveForClient(Optional.ofNullable(stateDir), ctx.env()));
+        String stateFromEnv = ctx.env().get(StateDirectory.ENV);
+        Optional<Path> dir = Optional.ofNullable(stateDir);
+        if (dir.isEmpty() && (stateFromEnv == null || stateFromEnv.isBlank())) {
+            dir = config.stateDir();
+        }
+        return new ApiClient(hp, StateDirectory.resolveForClient(dir, ctx.env()));
+    }
+
+    /** Where the token is read from, and where a fail-open admission is recorded. */
+    Path stateDir() {
+        return stateDir;
     }
 
     HostPort api() {

@@ -46,7 +46,7 @@ public final class ConfigLoader {
 
     /** Webhook event names, as the scheduler's events are called in logs and metrics. */
     public static final Set<String> EVENT_NAMES = Set.of("admitted", "queued", "denied", "preempted", "evicted",
-            "released", "reclaimed", "over-use", "gpu-lost", "xid");
+            "released", "reclaimed", "over-use", "gpu-lost", "xid", "fail-open");
 
     private static final Pattern SERVICE_NAME = Pattern.compile("^[a-z0-9][a-z0-9_-]{0,62}$");
     private static final long MAX_YAML_BYTES = 1 << 20;

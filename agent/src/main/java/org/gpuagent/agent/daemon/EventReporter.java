@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
+import org.gpuagent.agent.FailOpenRecord;
 import org.gpuagent.agent.api.LeaseJson;
 import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
@@ -19,8 +20,9 @@ import org.gpuagent.scheduler.LedgerListener;
 
 /**
  * What the daemon says about what happens: one log line per ledger event (its sentence), the
- * admission and preemption counters, webhooks, and the GPU's own events (lost, back, Xid errors)
- * from the sampler's snapshots.
+ * admission and preemption counters, webhooks, the GPU's own events (lost, back, Xid errors)
+ * from the sampler's snapshots, and the fail-open starts a client recorded while the agent was
+ * away.
  *
  * <p>The ledger calls {@link #onEvent} on its writer: the counters are updated there (an
  * increment), and the log line and the webhooks are handed to one reporting thread, in order, so
@@ -29,6 +31,7 @@ import org.gpuagent.scheduler.LedgerListener;
 final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
     /** Unattributed use is logged when it moved by at least this much since the last line. */
     static final long UNATTRIBUTED_LOG_STEP = 64 * ByteSize.MIB;
+    static final String FAIL_OPEN = "fail-open";
 
     private final SchedulerMetrics metrics;
     private final WebhookNotifier webhooks;
@@ -141,6 +144,49 @@ final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
         m.put("at", at.toString());
         m.put("message", sentence);
         return m;
+    }
+
+    /**
+     * Starts that went ahead without the agent (fail-open), from the state directory's record
+     * read at start: per entry a warning line, the {@code nvgpu_fail_open_admissions_total}
+     * counter and a {@code fail-open} webhook; entries the full record could only count are
+     * reported as counts.
+     */
+    void failOpen(FailOpenRecord.Contents record) {
+        for (FailOpenRecord.Entry e : record.entries()) {
+            metrics.failOpenAdmissions(e.service(), 1);
+            String sentence = e.service() + " started without a lease at " + e.at()
+                    + e.holder().map(h -> " (holder " + h + ")").orElse("") + ": the agent could not be reached ("
+                    + e.reason() + ") and " + e.service() + " is fail-open";
+            submit(() -> {
+                DaemonLog.warn(sentence);
+                if (webhooks.wants(FAIL_OPEN)) {
+                    Map<String, Object> m = base(FAIL_OPEN, e.at(), sentence);
+                    m.put("service", e.service());
+                    m.put("holder", e.holder().orElse(null));
+                    m.put("reason", e.reason());
+                    m.put("count", 1);
+                    webhooks.notify(FAIL_OPEN, m);
+                }
+            });
+        }
+        record.dropped().forEach((service, count) -> {
+            metrics.failOpenAdmissions(service, count);
+            String sentence = count + " more start(s) of " + service + " without a lease were not recorded in "
+                    + "detail (the fail-open record was full)";
+            submit(() -> {
+                DaemonLog.warn(sentence);
+                if (webhooks.wants(FAIL_OPEN)) {
+                    Map<String, Object> m = base(FAIL_OPEN, java.time.Instant.now(), sentence);
+                    m.put("service", service);
+                    m.put("count", count);
+                    webhooks.notify(FAIL_OPEN, m);
+                }
+            });
+        });
+        if (record.unreadableLines() > 0) {
+            submit(() -> DaemonLog.warn(record.unreadableLines() + " line(s) of the fail-open record could not be read"));
+        }
     }
 
     /** Sampler listener: the GPU lost or back, and new Xid errors. */
