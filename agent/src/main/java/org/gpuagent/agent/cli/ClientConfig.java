@@ -12,39 +12,52 @@ import org.gpuagent.agent.config.ServiceConfig;
  * configuration when it is given {@code --config FILE}: the API address ({@code listen.api}) and
  * the state directory ({@code state-dir}) when neither a flag nor the environment names them, and
  * each service's fail mode for when the agent cannot be reached. Without {@code --config} the
- * built-in default's fail modes apply. A file that cannot be read is no error here: the command
- * still asks the agent, and only when the agent cannot answer does the unreadable file matter
- * (the service is then treated as fail-closed, and the reason says why).
+ * built-in default's fail modes apply.
+ *
+ * <p>The file is read only when it is needed (parsing YAML costs a client tens of milliseconds):
+ * a client first tries the usual address and state directory, and reads the file when the agent
+ * cannot be reached there ({@link ApiClient}) or to find a fail mode. A file that cannot be read
+ * is no error here: only when the agent cannot answer does it matter (the service is then treated
+ * as fail-closed, and the reason says why).
  */
 final class ClientConfig {
     private final Optional<Path> file;
-    private final Optional<AgentConfig> config;
-    private final String problem;
+    private Optional<AgentConfig> config;
+    private String problem;
 
-    private ClientConfig(Optional<Path> file, Optional<AgentConfig> config, String problem) {
+    private ClientConfig(Optional<Path> file) {
         this.file = file;
-        this.config = config;
-        this.problem = problem;
     }
 
     static ClientConfig load(Optional<Path> file) {
-        if (file.isEmpty()) {
-            return new ClientConfig(file, Optional.empty(), null);
+        return new ClientConfig(file);
+    }
+
+    private Optional<AgentConfig> config() {
+        if (config == null) {
+            config = Optional.empty();
+            if (file.isPresent()) {
+                try {
+                    config = Optional.of(ConfigLoader.load(file.get()));
+                } catch (ConfigException e) {
+                    problem = e.problems().get(0).toString();
+                }
+            }
         }
-        try {
-            return new ClientConfig(file, Optional.of(ConfigLoader.load(file.get())), null);
-        } catch (ConfigException e) {
-            return new ClientConfig(file, Optional.empty(), e.problems().get(0).toString());
-        }
+        return config;
+    }
+
+    boolean given() {
+        return file.isPresent();
     }
 
     /** The configured API address, as written (HOST:PORT); empty without a readable file. */
     Optional<String> api() {
-        return config.map(c -> c.listen().api().toString());
+        return config().map(c -> c.listen().api().toString());
     }
 
     Optional<Path> stateDir() {
-        return config.flatMap(AgentConfig::stateDir);
+        return config().flatMap(AgentConfig::stateDir);
     }
 
     /** A service's fail mode and where it came from, for the message an unreachable agent gets. */
@@ -52,10 +65,10 @@ final class ClientConfig {
     }
 
     FailMode failMode(String service) {
-        if (file.isPresent() && config.isEmpty()) {
+        if (file.isPresent() && config().isEmpty()) {
             return new FailMode(ServiceConfig.FailMode.CLOSED, file.get() + ", which cannot be read (" + problem + ")");
         }
-        AgentConfig c = config.orElseGet(ConfigLoader::builtInDefault);
+        AgentConfig c = config().orElseGet(ConfigLoader::builtInDefault);
         String source = file.map(Path::toString).orElse("the built-in default");
         Optional<ServiceConfig> s = c.service(service);
         if (s.isEmpty()) {
