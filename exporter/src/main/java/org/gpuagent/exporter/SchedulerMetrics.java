@@ -22,11 +22,14 @@ import org.gpuagent.scheduler.Decision;
  * {@code admitted_after_preemption}, or {@code denied_<reason>} with the scheduler's reason label
  * ({@code denied_insufficient_vram}, {@code denied_deadline_passed}, ...), so
  * {@code outcome=~"denied_.*"} selects every denial. Every series a configured service can have
- * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason, preemptions),
+ * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason, preemptions,
+ * fail-open admissions),
  * so rate() and increase() see the first event: a series born at 4 after a burst of four denials
  * within one scrape would read as no increase. A service name outside the configured set (a
  * request for an unknown service) is counted under {@code service="unknown"} so that bad requests
  * cannot grow the label set; that series, {@code denied_unknown_service}, starts at 0 too.
+ * {@code nvgpu_fail_open_admissions_total{service}}: starts that went ahead without the agent
+ * (fail-open), reported from the record a client leaves in the state directory.
  *
  * <p>Thread-safe; the methods are cheap (a counter increment, a timer update).
  */
@@ -39,6 +42,7 @@ public final class SchedulerMetrics {
     private final Set<String> services;
     private final Counter admissions;
     private final Counter preemptions;
+    private final Counter failOpenAdmissions;
     private final Timer admissionTimer;
     private final CachedSeries view = new CachedSeries();
     private final Runnable changed;
@@ -59,6 +63,13 @@ public final class SchedulerMetrics {
                         + "request, per preempted service.")
                 .labelNames("service")
                 .register(registry);
+        this.failOpenAdmissions = Counter.builder()
+                .name("nvgpu_fail_open_admissions")
+                .help("Starts of a fail-open service that went ahead without a lease because the agent could not "
+                        + "be reached, per service; counted from the state directory's record when the agent "
+                        + "starts again.")
+                .labelNames("service")
+                .register(registry);
         for (String s : services) {
             admissions.labelValues(s, OUTCOME_ADMITTED);
             admissions.labelValues(s, OUTCOME_ADMITTED_AFTER_PREEMPTION);
@@ -68,6 +79,7 @@ public final class SchedulerMetrics {
                 }
             }
             preemptions.labelValues(s);
+            failOpenAdmissions.labelValues(s);
         }
         if (!services.isEmpty()) {
             admissions.labelValues(UNKNOWN_SERVICE, OUTCOME_DENIED_PREFIX + Decision.Reason.UNKNOWN_SERVICE.label());
@@ -97,6 +109,17 @@ public final class SchedulerMetrics {
     public void preempted(String victimService) {
         preemptions.labelValues(serviceLabel(victimService)).inc();
         changed.run();
+    }
+
+    /**
+     * {@code count} admissions of {@code service} went ahead without the agent (read from the
+     * fail-open record at start).
+     */
+    public void failOpenAdmissions(String service, long count) {
+        if (count > 0) {
+            failOpenAdmissions.labelValues(serviceLabel(service)).inc(count);
+            changed.run();
+        }
     }
 
     CachedSeries view() {

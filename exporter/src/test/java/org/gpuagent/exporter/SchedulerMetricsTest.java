@@ -24,6 +24,7 @@ class SchedulerMetricsTest {
         assertEquals(0, e.value("nvgpu_admissions_total{outcome=\"admitted\",service=\"frigate\"}"));
         assertEquals(0, e.value("nvgpu_admissions_total{outcome=\"admitted_after_preemption\",service=\"ollama\"}"));
         assertEquals(0, e.value("nvgpu_preemptions_total{service=\"ollama\"}"));
+        assertEquals(0, e.value("nvgpu_fail_open_admissions_total{service=\"frigate\"}"));
         assertFalse(e.hasMetric("nvgpu_vram_budget_bytes"), "no ledger view published yet: no series");
     }
 
@@ -57,7 +58,12 @@ class SchedulerMetricsTest {
         s.denied("ollama", "deadline_passed", Duration.ofSeconds(30));
         s.preempted("frigate");
         s.denied("plex", "unknown service!", Duration.ZERO);
+        s.failOpenAdmissions("frigate", 2);
+        s.failOpenAdmissions("frigate", 0);
+        s.failOpenAdmissions("plex", 1);
         Exposition e = scrape();
+        assertEquals(2, e.value("nvgpu_fail_open_admissions_total{service=\"frigate\"}"));
+        assertEquals(1, e.value("nvgpu_fail_open_admissions_total{service=\"unknown\"}"));
         assertEquals(1, e.value("nvgpu_admissions_total{outcome=\"admitted\",service=\"frigate\"}"));
         assertEquals(1, e.value("nvgpu_admissions_total{outcome=\"admitted_after_preemption\",service=\"ollama\"}"));
         assertEquals(2, e.value("nvgpu_admissions_total{outcome=\"denied_deadline_passed\",service=\"ollama\"}"));

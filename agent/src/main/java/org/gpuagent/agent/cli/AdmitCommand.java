@@ -48,8 +48,9 @@ final class AdmitCommand implements Callable<Integer> {
     List<Long> pids = List.of();
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "The agent's configuration, read for the service's fail mode when the agent "
-                    + "cannot be reached (default: the built-in one).")
+            description = "The agent's configuration: its listen.api and state-dir (when --api, --state-dir "
+                    + "and the environment do not say), and the service's fail mode when the agent cannot be "
+                    + "reached (default: the built-in one).")
     Path config;
 
     AdmitCommand(CliContext ctx) {
@@ -77,8 +78,8 @@ final class AdmitCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--pid: " + p + " is not a process id");
             }
         }
-        return new Admitter(ctx, "gpu-agent").admit(client.client(ctx),
-                new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids),
-                Optional.ofNullable(config), true);
+        ClientConfig agentConfig = ClientConfig.load(Optional.ofNullable(config));
+        return new Admitter(ctx, "gpu-agent").admit(client.client(ctx, agentConfig),
+                new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids), agentConfig, true);
     }
 }

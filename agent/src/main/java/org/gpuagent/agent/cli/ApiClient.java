@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.config.HostPort;
@@ -29,10 +30,18 @@ final class ApiClient {
 
     private final HostPort api;
     private final Path stateDir;
+    /** The client the agent's configuration names, when it names another address or state directory. */
+    private final Supplier<Optional<ApiClient>> configured;
+    private Optional<ApiClient> configuredClient;
 
     ApiClient(HostPort api, Path stateDir) {
+        this(api, stateDir, Optional::empty);
+    }
+
+    private ApiClient(HostPort api, Path stateDir, Supplier<Optional<ApiClient>> configured) {
         this.api = api;
         this.stateDir = stateDir;
+        this.configured = configured;
     }
 
     /**
@@ -42,15 +51,69 @@ final class ApiClient {
      * @throws IllegalArgumentException when the address is not HOST:PORT
      */
     static ApiClient resolve(String api, Path stateDir, CliContext ctx) {
-        HostPort hp = HostPort.parse(api != null ? api : ctx.env().getOrDefault(API_ENV, DEFAULT_API));
-        if (hp.host().equals("0.0.0.0") || hp.host().equals("::")) {
-            hp = new HostPort("127.0.0.1", hp.port());
-        }
-        return new ApiClient(hp, StateDirectory.resolveForClient(Optional.ofNullable(stateDir), ctx.env()));
+        return resolve(api, stateDir, ctx, ClientConfig.load(Optional.empty()));
     }
 
+    /**
+     * As {@link #resolve(String, Path, CliContext)}, with the agent's configuration between the
+     * environment and the defaults: {@code --api}, else {@code $GPU_AGENT_API}, else the
+     * configuration's {@code listen.api}, else {@value #DEFAULT_API}; {@code --state-dir}, else
+     * {@code $GPU_AGENT_STATE_DIR}, else its {@code state-dir}, else the usual places: the order
+     * the daemon uses, so a client given the daemon's {@code --config} finds the daemon. The file
+     * is read lazily: the defaults are tried first, and only when the agent cannot be reached
+     * there is the configured address (if it differs) tried instead ({@link #call}).
+     */
+    static ApiClient resolve(String api, Path stateDir, CliContext ctx, ClientConfig config) {
+        String fromEnv = ctx.env().get(API_ENV);
+        boolean apiGiven = api != null || fromEnv != null && !fromEnv.isBlank();
+        String stateFromEnv = ctx.env().get(StateDirectory.ENV);
+        boolean stateGiven = stateDir != null || stateFromEnv != null && !stateFromEnv.isBlank();
+        HostPort hp = local(HostPort.parse(api != null ? api : apiGiven ? fromEnv : DEFAULT_API));
+        Path dir = StateDirectory.resolveForClient(Optional.ofNullable(stateDir), ctx.env());
+        if (!config.given() || apiGiven && stateGiven) {
+            return new ApiClient(hp, dir);
+        }
+        HostPort primaryApi = hp;
+        return new ApiClient(hp, dir, () -> {
+            HostPort configuredApi = primaryApi;
+            if (!apiGiven && config.api().isPresent()) {
+                try {
+                    configuredApi = local(HostPort.parse(config.api().get()));
+                } catch (IllegalArgumentException e) {
+                    return Optional.empty();
+                }
+            }
+            Path configuredDir = dir;
+            if (!stateGiven && config.stateDir().isPresent()) {
+                configuredDir = config.stateDir().get();
+            }
+            return configuredApi.equals(primaryApi) && configuredDir.equals(dir) ? Optional.empty()
+                    : Optional.of(new ApiClient(configuredApi, configuredDir));
+        });
+    }
+
+    private static HostPort local(HostPort hp) {
+        return hp.host().equals("0.0.0.0") || hp.host().equals("::") ? new HostPort("127.0.0.1", hp.port()) : hp;
+    }
+
+    private Optional<ApiClient> configured() {
+        if (configuredClient == null) {
+            configuredClient = configured.get();
+        }
+        return configuredClient;
+    }
+
+    /**
+     * Where a fail-open admission is recorded: the state directory the agent's configuration
+     * names, else the one the token is read from.
+     */
+    Path stateDir() {
+        return configured().map(c -> c.stateDir).orElse(stateDir);
+    }
+
+    /** The address the agent was (or would have been) asked at, for messages. */
     HostPort api() {
-        return api;
+        return configuredClient != null && configuredClient.isPresent() ? configuredClient.get().api : api;
     }
 
     /** The agent cannot be asked: refused, timed out, no token, or it answered like no agent. */
@@ -84,7 +147,25 @@ final class ApiClient {
         }
     }
 
+    /**
+     * One request. When the agent cannot be reached at this client's address and state directory
+     * and the agent's configuration names others, the request goes there instead (it never
+     * reached an agent, so it is not sent twice).
+     */
     Response call(String method, String pathAndQuery, String jsonBody, Duration readTimeout) throws Unreachable {
+        try {
+            return callHere(method, pathAndQuery, jsonBody, readTimeout);
+        } catch (Unreachable e) {
+            Optional<ApiClient> other = configured();
+            if (other.isEmpty()) {
+                throw e;
+            }
+            return other.get().call(method, pathAndQuery, jsonBody, readTimeout);
+        }
+    }
+
+    private Response callHere(String method, String pathAndQuery, String jsonBody, Duration readTimeout)
+            throws Unreachable {
         String token;
         try {
             token = ApiToken.read(stateDir).value();

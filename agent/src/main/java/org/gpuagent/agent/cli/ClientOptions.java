@@ -22,8 +22,12 @@ public final class ClientOptions {
     Path stateDir;
 
     ApiClient client(CliContext ctx) {
+        return client(ctx, ClientConfig.load(java.util.Optional.empty()));
+    }
+
+    ApiClient client(CliContext ctx, ClientConfig config) {
         try {
-            return ApiClient.resolve(api, stateDir, ctx);
+            return ApiClient.resolve(api, stateDir, ctx, config);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--api: " + e.getMessage());
         }

@@ -48,7 +48,8 @@ final class HookCommand {
         String stage;
 
         @Option(names = "--config", paramLabel = "FILE",
-                description = "The agent's configuration, read for the fail mode when the agent cannot be reached.")
+                description = "The agent's configuration: its listen.api and state-dir, and the service's fail "
+                        + "mode when the agent cannot be reached (default: the built-in one).")
         Path config;
 
         Oci(CliContext ctx) {
@@ -75,10 +76,18 @@ final class HookCommand {
                 return ExitCodes.OK;
             }
             String holder = "oci:" + state.id();
-            return admit ? admit(service.get(), holder, state) : release(holder);
+            ClientConfig agentConfig = ClientConfig.load(Optional.ofNullable(config));
+            ApiClient api;
+            try {
+                api = client.client(ctx, agentConfig);
+            } catch (picocli.CommandLine.ParameterException e) {
+                ctx.err().println("gpu-agent hook: " + e.getMessage());
+                return release ? ExitCodes.OK : ExitCodes.USAGE;
+            }
+            return admit ? admit(api, agentConfig, service.get(), holder, state) : release(api, holder);
         }
 
-        private int admit(String service, String holder, ContainerState state) {
+        private int admit(ApiClient api, ClientConfig agentConfig, String service, String holder, ContainerState state) {
             OptionalLong bytes = OptionalLong.empty();
             Duration wait = Duration.ZERO;
             try {
@@ -95,13 +104,11 @@ final class HookCommand {
                 return ExitCodes.USAGE;
             }
             List<Long> pids = state.pid() > 0 ? List.of(state.pid()) : List.of();
-            return new Admitter(ctx, "gpu-agent hook").admit(client.client(ctx),
-                    new Admitter.Request(service, bytes, wait, Optional.of(holder), pids),
-                    Optional.ofNullable(config), false);
+            return new Admitter(ctx, "gpu-agent hook").admit(api,
+                    new Admitter.Request(service, bytes, wait, Optional.of(holder), pids), agentConfig, false);
         }
 
-        private int release(String holder) {
-            ApiClient api = client.client(ctx);
+        private int release(ApiClient api, String holder) {
             try {
                 ApiClient.Response r = api.call("DELETE", "/v1/leases?holder="
                         + URLEncoder.encode(holder, StandardCharsets.UTF_8), null, Duration.ofSeconds(30));

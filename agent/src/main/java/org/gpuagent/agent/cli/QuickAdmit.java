@@ -84,15 +84,16 @@ public final class QuickAdmit {
         OptionalLong size;
         Duration w;
         ApiClient client;
+        ClientConfig agentConfig;
         try {
             size = bytes == null ? OptionalLong.empty() : OptionalLong.of(ByteSize.parse(bytes));
             w = wait == null ? Duration.ZERO : Durations.parse(wait);
-            client = ApiClient.resolve(api, stateDir == null ? null : Path.of(stateDir), ctx);
+            agentConfig = ClientConfig.load(config == null ? Optional.empty() : Optional.of(Path.of(config)));
+            client = ApiClient.resolve(api, stateDir == null ? null : Path.of(stateDir), ctx, agentConfig);
         } catch (IllegalArgumentException e) {
             return OptionalInt.empty();
         }
         return OptionalInt.of(new Admitter(ctx, "gpu-agent").admit(client,
-                new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids),
-                config == null ? Optional.empty() : Optional.of(Path.of(config)), true));
+                new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids), agentConfig, true));
     }
 }

@@ -35,6 +35,11 @@ final class ReleaseCommand implements Callable<Integer> {
         String holder;
     }
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "The agent's configuration: its listen.api and state-dir, when --api, --state-dir and "
+                    + "the environment do not say.")
+    java.nio.file.Path config;
+
     ReleaseCommand(CliContext ctx) {
         this.ctx = ctx;
     }
@@ -54,7 +59,7 @@ final class ReleaseCommand implements Callable<Integer> {
             }
             path = "/v1/leases?holder=" + URLEncoder.encode(which.holder, StandardCharsets.UTF_8);
         }
-        ApiClient api = client.client(ctx);
+        ApiClient api = client.client(ctx, ClientConfig.load(java.util.Optional.ofNullable(config)));
         try {
             ApiClient.Response r = api.call("DELETE", path, null, Duration.ofSeconds(30));
             if (r.status() == 204) {

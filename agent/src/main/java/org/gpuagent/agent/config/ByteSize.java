@@ -1,12 +1,11 @@
 package org.gpuagent.agent.config;
 
-import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.Locale;
 
 /**
  * Sizes as people write them: {@code 4GiB}, {@code 1500MiB}, {@code 512M}, {@code 2.5GiB},
- * plain bytes. Single-letter and IEC suffixes are binary (K = KiB = 1024, as systemd and Podman
+ * {@code 1.2GiB} (rounded down to whole bytes), plain bytes. Single-letter and IEC suffixes are binary (K = KiB = 1024, as systemd and Podman
  * read them); {@code kB}/{@code MB}/{@code GB}/{@code TB} are decimal.
  */
 public final class ByteSize {
@@ -18,37 +17,54 @@ public final class ByteSize {
     private ByteSize() {
     }
 
+    /** Longer texts are refused before they are scanned: no size needs more characters. */
+    public static final int MAX_TEXT_LENGTH = 64;
+    /** Significant digits before the point: 2^63-1 has 19. */
+    static final int MAX_WHOLE_DIGITS = 19;
+    /** Digits after the point: finer than 10^-18 of a TiB is below a byte. */
+    static final int MAX_FRACTION_DIGITS = 18;
+
     /**
-     * Parses a positive size in bytes.
+     * Parses a positive size in bytes; a fraction is rounded down to whole bytes
+     * ({@code 1.2GiB} = 1288490188). The text is checked for its length and digit counts before
+     * any arithmetic, so no input can build a large number or take long: every text costs at
+     * most {@value #MAX_TEXT_LENGTH} characters of scanning and a few multiplications.
      *
      * @throws IllegalArgumentException with a message fit for a user when the text is not a size,
-     *         is zero or negative, or does not fit in a signed 64-bit byte count
+     *         is zero or negative, rounds down to zero bytes, or does not fit in a signed 64-bit
+     *         byte count
      */
     public static long parse(String text) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("empty size (use e.g. 4GiB, 1500MiB, 512M or plain bytes)");
         }
-        if (text.strip().startsWith("-")) {
+        if (text.length() > MAX_TEXT_LENGTH) {
+            throw new IllegalArgumentException("a size of " + text.length() + " characters is not a size (at most "
+                    + MAX_TEXT_LENGTH + ")");
+        }
+        String t = text.strip();
+        if (t.startsWith("-")) {
             throw new IllegalArgumentException("\"" + text + "\" is negative: a size must be positive");
         }
         // NUMBER[.FRACTION] [UNIT], scanned by hand: a regular expression costs a client command
         // (gpu-agent admit) the JDK's lambda bootstrap, about 15 ms at start-up.
-        String t = text.strip();
         int i = 0;
         while (i < t.length() && isDigit(t.charAt(i))) {
             i++;
         }
-        int digitsEnd = i;
+        int wholeEnd = i;
+        int fractionStart = i;
+        int fractionEnd = i;
         if (i < t.length() && t.charAt(i) == '.') {
             i++;
+            fractionStart = i;
             while (i < t.length() && isDigit(t.charAt(i))) {
                 i++;
             }
-            if (i == digitsEnd + 1) {
-                digitsEnd = -1;
-            }
+            fractionEnd = i;
         }
-        String number = t.substring(0, i);
+        boolean noDigits = wholeEnd == 0 && fractionEnd == fractionStart;
+        boolean danglingPoint = fractionStart > wholeEnd && (wholeEnd == 0 || fractionEnd == fractionStart);
         while (i < t.length() && t.charAt(i) == ' ') {
             i++;
         }
@@ -56,24 +72,51 @@ public final class ByteSize {
         while (i < t.length() && isLetter(t.charAt(i))) {
             i++;
         }
-        if (digitsEnd <= 0 || i != t.length()) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a size (use e.g. 4GiB, 1500MiB, 512M or plain bytes)");
+        if (noDigits || danglingPoint || i != t.length()) {
+            throw new IllegalArgumentException("\"" + text + "\" is not a size (use e.g. 4GiB, 1500MiB, 1.2GiB, 512M or plain bytes)");
         }
         long unit = unit(t.substring(unitStart), text);
-        BigDecimal bytes = new BigDecimal(number).multiply(BigDecimal.valueOf(unit));
-        BigInteger whole;
+        int firstSignificant = 0;
+        while (firstSignificant < wholeEnd - 1 && t.charAt(firstSignificant) == '0') {
+            firstSignificant++;
+        }
+        if (wholeEnd - firstSignificant > MAX_WHOLE_DIGITS) {
+            throw tooLarge(text);
+        }
+        if (fractionEnd - fractionStart > MAX_FRACTION_DIGITS) {
+            throw new IllegalArgumentException("\"" + text + "\" has more than " + MAX_FRACTION_DIGITS
+                    + " digits after the point");
+        }
+        long bytes;
         try {
-            whole = bytes.toBigIntegerExact();
+            long whole = 0;
+            for (int d = firstSignificant; d < wholeEnd; d++) {
+                whole = Math.addExact(Math.multiplyExact(whole, 10L), t.charAt(d) - '0');
+            }
+            bytes = Math.multiplyExact(whole, unit);
+            if (fractionEnd > fractionStart) {
+                // floor(0.FRACTION × unit): at most 18 digits times at most 2^40, exact in BigInteger.
+                BigInteger numerator = new BigInteger(t.substring(fractionStart, fractionEnd))
+                        .multiply(BigInteger.valueOf(unit));
+                bytes = Math.addExact(bytes, numerator.divide(BigInteger.TEN.pow(fractionEnd - fractionStart))
+                        .longValueExact());
+            }
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a whole number of bytes");
+            throw tooLarge(text);
         }
-        if (whole.signum() <= 0) {
-            throw new IllegalArgumentException("\"" + text + "\" is zero: a size must be positive");
+        if (bytes <= 0) {
+            boolean allZero = true;
+            for (int d = 0; d < fractionEnd; d++) {
+                allZero &= t.charAt(d) == '0' || t.charAt(d) == '.';
+            }
+            throw new IllegalArgumentException("\"" + text + "\" is "
+                    + (allZero ? "zero: a size must be positive" : "less than one byte: a size must be at least 1 byte"));
         }
-        if (whole.bitLength() > 63) {
-            throw new IllegalArgumentException("\"" + text + "\" is too large (more than 2^63-1 bytes)");
-        }
-        return whole.longValueExact();
+        return bytes;
+    }
+
+    private static IllegalArgumentException tooLarge(String text) {
+        return new IllegalArgumentException("\"" + text + "\" is too large (more than 2^63-1 bytes)");
     }
 
     private static boolean isDigit(char c) {

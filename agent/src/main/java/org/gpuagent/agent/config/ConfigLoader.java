@@ -10,8 +10,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -243,6 +245,9 @@ public final class ConfigLoader {
 
     private static List<ServiceConfig> services(YamlSection services, OptionalLong budget, String budgetText) {
         List<ServiceConfig> out = new ArrayList<>();
+        // unit as systemd spells it -> the service that lists it first: a process in a unit
+        // listed twice would be attributed to whichever service comes first, silently.
+        Map<String, String> unitOwners = new HashMap<>();
         long criticalSum = 0;
         for (String name : services.keys()) {
             YamlSection s = services.section(name);
@@ -278,6 +283,24 @@ public final class ConfigLoader {
             }
             YamlSection m = s.section("match");
             Match match = new Match(m.strings("units"), m.strings("containers"));
+            for (String unit : match.units()) {
+                Optional<String> canonical = UnitNames.canonical(unit);
+                if (canonical.isEmpty()) {
+                    m.problem(m.lineOf("units"), path + ".match.units", UnitNames.problem(unit));
+                    continue;
+                }
+                String owner = unitOwners.putIfAbsent(canonical.get(), name);
+                if (owner != null && !owner.equals(name)) {
+                    m.problem(m.lineOf("units"), path + ".match.units", canonical.get()
+                            + " is already listed under services." + owner + ".match.units: a process in it "
+                            + "would count for " + owner + " only; list each unit under one service");
+                }
+            }
+            for (String container : match.containers()) {
+                if (!ContainerNames.valid(container)) {
+                    m.problem(m.lineOf("containers"), path + ".match.containers", ContainerNames.problem(container));
+                }
+            }
             m.finish();
             Preemption preemption = preemption(s, path, priority, match);
             Duration deadline = s.duration("eviction-deadline", Duration.ofSeconds(30));
@@ -353,6 +376,13 @@ public final class ConfigLoader {
                         + " (set preemption." + (a == Preemption.Action.STOP_CONTAINER ? "container" : "unit")
                         + " or a match rule)");
             }
+        }
+        if (target.isPresent() && (a == Preemption.Action.RESTART_UNIT || a == Preemption.Action.STOP_UNIT)
+                && UnitNames.canonical(target.get()).isEmpty()) {
+            s.problem(line, path + ".preemption.unit", UnitNames.problem(target.get()));
+        }
+        if (target.isPresent() && a == Preemption.Action.STOP_CONTAINER && !ContainerNames.valid(target.get())) {
+            s.problem(line, path + ".preemption.container", ContainerNames.problem(target.get()));
         }
         if (priority == Priority.CRITICAL && a != Preemption.Action.NONE) {
             s.problem(line, path + ".preemption", "critical services are never preempted; remove the preemption action");

@@ -2,13 +2,20 @@ package org.gpuagent.agent.config;
 
 import java.time.Duration;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
-/** Durations as people write them: {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 1m30s}. */
+/**
+ * Durations as people write them: {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 1m30s}.
+ * Parsing is bounded: the text's length, the number of parts and each number's digits are
+ * checked before any arithmetic, so no input can build a large number or take long.
+ */
 public final class Durations {
-    private static final Pattern PART = Pattern.compile("([0-9]+)(ms|s|m|h|d)");
-    private static final Pattern WHOLE = Pattern.compile("^(?:[0-9]+(?:ms|s|m|h|d))+$");
+    /** Longer texts are refused before they are scanned. */
+    public static final int MAX_TEXT_LENGTH = 64;
+    /** Digits of one number: 10^18 milliseconds are already 31 million years. */
+    static final int MAX_DIGITS = 18;
+    /** Parts like {@code 1h2m3s4ms}: more than one per unit is already odd. */
+    static final int MAX_PARTS = 8;
+    private static final String EXAMPLES = " (use e.g. 500ms, 30s, 2m, 1h, 1m30s)";
 
     private Durations() {
     }
@@ -20,7 +27,11 @@ public final class Durations {
      */
     public static Duration parse(String text) {
         if (text == null || text.isBlank()) {
-            throw new IllegalArgumentException("empty duration (use e.g. 500ms, 30s, 2m, 1h)");
+            throw new IllegalArgumentException("empty duration" + EXAMPLES);
+        }
+        if (text.length() > MAX_TEXT_LENGTH) {
+            throw new IllegalArgumentException("a duration of " + text.length() + " characters is not a duration (at most "
+                    + MAX_TEXT_LENGTH + ")");
         }
         String t = text.strip().toLowerCase(Locale.ROOT);
         if (t.equals("0")) {
@@ -29,24 +40,45 @@ public final class Durations {
         if (t.startsWith("-")) {
             throw new IllegalArgumentException("\"" + text + "\" is negative: a duration must not be");
         }
-        if (!WHOLE.matcher(t).matches()) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a duration (use e.g. 500ms, 30s, 2m, 1h)");
-        }
-        Matcher m = PART.matcher(t);
+        // NUMBER UNIT [NUMBER UNIT]..., scanned by hand (no regular expression: a client command
+        // pays for the JDK's regex and lambda classes at start-up).
         Duration d = Duration.ZERO;
-        try {
-            while (m.find()) {
-                long n = Long.parseLong(m.group(1));
-                d = d.plus(switch (m.group(2)) {
+        int parts = 0;
+        int i = 0;
+        while (i < t.length()) {
+            int digitsStart = i;
+            while (i < t.length() && t.charAt(i) >= '0' && t.charAt(i) <= '9') {
+                i++;
+            }
+            int digitsEnd = i;
+            while (i < t.length() && t.charAt(i) >= 'a' && t.charAt(i) <= 'z') {
+                i++;
+            }
+            String unit = t.substring(digitsEnd, i);
+            if (digitsEnd == digitsStart || unit.isEmpty() || ++parts > MAX_PARTS) {
+                throw new IllegalArgumentException("\"" + text + "\" is not a duration" + EXAMPLES);
+            }
+            int first = digitsStart;
+            while (first < digitsEnd - 1 && t.charAt(first) == '0') {
+                first++;
+            }
+            if (digitsEnd - first > MAX_DIGITS) {
+                throw new IllegalArgumentException("\"" + text + "\" is too long a duration");
+            }
+            long n = Long.parseLong(t, first, digitsEnd, 10);
+            try {
+                d = d.plus(switch (unit) {
                     case "ms" -> Duration.ofMillis(n);
                     case "s" -> Duration.ofSeconds(n);
                     case "m" -> Duration.ofMinutes(n);
                     case "h" -> Duration.ofHours(n);
-                    default -> Duration.ofDays(n);
+                    case "d" -> Duration.ofDays(n);
+                    default -> throw new IllegalArgumentException("\"" + text + "\" has an unknown unit \"" + unit
+                            + "\"" + EXAMPLES);
                 });
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("\"" + text + "\" is too long a duration");
             }
-        } catch (ArithmeticException | NumberFormatException e) {
-            throw new IllegalArgumentException("\"" + text + "\" is too long a duration");
         }
         return d;
     }

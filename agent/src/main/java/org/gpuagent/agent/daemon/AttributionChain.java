@@ -11,7 +11,7 @@ import org.gpuagent.exporter.WorkloadRef;
  * <ol>
  *   <li>pids a lease carries: exact (the lease named the process) and in memory;</li>
  *   <li>the process's cgroup ({@link CgroupAttributor}: a lease's container or unit, then the
- *   services' {@code match.units});</li>
+ *   services' {@code match.units}; for a container without either, the unit that started it);</li>
  *   <li>the rest (the simulator's processes, whose fake pids have no {@code /proc} entry).</li>
  * </ol>
  * For the metrics ({@link #workloadOf}) a process no service claims is still shown as its
@@ -63,7 +63,7 @@ final class AttributionChain implements ProcessAttributor, WorkloadAttribution {
         }
         Optional<CgroupMembership> m = cgroups.flatMap(c -> c.membership(pid));
         if (m.isPresent()) {
-            a = cgroups.get().attribute(m.get());
+            a = cgroups.get().attribute(pid, m.get());
             if (a.isPresent()) {
                 return Optional.of(service(a.get()));
             }

@@ -25,9 +25,15 @@ import org.gpuagent.scheduler.LedgerView;
  *   service and holder (a container started by that unit, in split mode, included);</li>
  *   <li>a unit that a service's {@code match.units} lists → that service, holder
  *   {@code systemd:<unit>};</li>
- *   <li>else nothing. A container no lease holds is attributed only through a unit above it:
- *   {@code match.containers} lists container <em>names</em>, and a cgroup path carries only the
- *   id.</li>
+ *   <li>a container that no lease holds and whose path names no unit (Podman's own
+ *   {@code machine.slice/libpod-<id>.scope}) → the unit of the process that started it: the
+ *   nearest ancestor outside every container, Podman's {@code conmon}, which stays in the unit
+ *   that ran {@code podman run} when the container is started with {@code --cgroups=no-conmon}
+ *   (NixOS's {@code virtualisation.oci-containers} units do). That unit then goes through rules
+ *   2 and 3, so a container admitted by its unit's {@code ExecStartPre} counts once, as that
+ *   unit's lease, instead of once as the lease and again as unattributed use;</li>
+ *   <li>else nothing. {@code match.containers} lists container <em>names</em>, and a cgroup path
+ *   carries only the id.</li>
  * </ol>
  * Leases win over rules because a lease names its holder explicitly; the holder reported is the
  * lease's own spelling, so the ledger matches the bytes to the lease.
@@ -40,6 +46,8 @@ import org.gpuagent.scheduler.LedgerView;
  */
 final class CgroupAttributor implements ProcessAttributor {
     static final Path DEFAULT_PROC = Path.of("/proc");
+    /** How far up from a container's process its starter is sought (process, its parents, init, conmon). */
+    static final int MAX_ANCESTORS = 16;
 
     private final Path procRoot;
     private final Supplier<LedgerView> views;
@@ -64,7 +72,64 @@ final class CgroupAttributor implements ProcessAttributor {
 
     @Override
     public Optional<Attribution> attribute(int pid) {
-        return membership(pid).flatMap(this::attribute);
+        return membership(pid).flatMap(m -> attribute(pid, m));
+    }
+
+    /** Process {@code pid}, whose membership is {@code m}, by every rule in the class comment. */
+    Optional<Attribution> attribute(int pid, CgroupMembership m) {
+        Optional<Attribution> a = attribute(m);
+        if (a.isPresent() || m.containers().isEmpty() || !m.units().isEmpty()) {
+            return a;
+        }
+        return starter(pid).flatMap(this::attribute);
+    }
+
+    /**
+     * The membership of the nearest ancestor of {@code pid} that is in no container (a
+     * container's monitor, {@code conmon}); empty when the chain cannot be read, ends, or is
+     * longer than {@value #MAX_ANCESTORS}.
+     */
+    private Optional<CgroupMembership> starter(int pid) {
+        int p = pid;
+        for (int hop = 0; hop < MAX_ANCESTORS; hop++) {
+            p = parent(p);
+            if (p <= 1) {
+                return Optional.empty();
+            }
+            Optional<CgroupMembership> m = membership(p);
+            if (m.isEmpty()) {
+                return Optional.empty();
+            }
+            if (m.get().containers().isEmpty()) {
+                return m;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The parent pid from {@code /proc/PID/stat} (the field after the command name); 0 when unknown. */
+    private int parent(int pid) {
+        String stat;
+        try {
+            stat = new String(Files.readAllBytes(procRoot.resolve(Integer.toString(pid)).resolve("stat")),
+                    StandardCharsets.UTF_8);
+        } catch (IOException | SecurityException e) {
+            return 0;
+        }
+        // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses, so read after the last ')'.
+        int close = stat.lastIndexOf(')');
+        if (close < 0) {
+            return 0;
+        }
+        String[] fields = stat.substring(close + 1).strip().split(" ", 3);
+        if (fields.length < 2) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(fields[1]);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /** Where process {@code pid} sits; empty when it is gone, unreadable, or in no unit or container. */

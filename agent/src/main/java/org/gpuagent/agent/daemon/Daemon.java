@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
+import org.gpuagent.agent.FailOpenRecord;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
@@ -255,6 +256,20 @@ public final class Daemon implements AutoCloseable {
                 + ByteSize.format(view.deviceTotalBytes()) + " minus " + ByteSize.format(view.headroomBytes())
                 + " headroom), services " + String.join(", ", config.services().stream().map(ServiceConfig::name)
                 .toList()) + "; configuration " + o.configSource() + "; state in " + stateDir);
+        reportFailOpenStarts(events, clock);
+    }
+
+    /** What clients recorded while the agent was away ({@link FailOpenRecord}): reported once, then emptied. */
+    private void reportFailOpenStarts(EventReporter events, InstantSource clock) {
+        try {
+            FailOpenRecord.Contents record = FailOpenRecord.drain(stateDir);
+            if (!record.isEmpty()) {
+                events.failOpen(record, clock.instant());
+            }
+        } catch (IOException | RuntimeException e) {
+            DaemonLog.warn("cannot read the fail-open record " + FailOpenRecord.file(stateDir) + ": "
+                    + DaemonLog.describe(e) + "; starts made without the agent are not reported");
+        }
     }
 
     private static String hostPort(String host, int port) {

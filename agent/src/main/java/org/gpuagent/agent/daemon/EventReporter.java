@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
+import org.gpuagent.agent.FailOpenRecord;
 import org.gpuagent.agent.api.LeaseJson;
 import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
@@ -24,8 +25,9 @@ import org.gpuagent.scheduler.LedgerListener;
 
 /**
  * What the daemon says about what happens: one log line per ledger event (its sentence), the
- * admission and preemption counters, notifications, and the GPU's own events (lost, back, Xid
- * errors) from the sampler's snapshots.
+ * admission and preemption counters, notifications, the GPU's own events (lost, back, Xid
+ * errors) from the sampler's snapshots, and the fail-open starts a client recorded while the
+ * agent was away.
  *
  * <p>The ledger calls {@link #onEvent} on its writer: the counters are updated there (an
  * increment), and the log line and the notifications are handed to one reporting thread, in
@@ -165,6 +167,53 @@ final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
             throw new IllegalArgumentException("no notification for " + e.getClass().getSimpleName());
         }
         return new Notification(kind, severity, title, e.sentence(), e.at(), Optional.of(service), Map.of(), m);
+    }
+
+    /**
+     * Starts that went ahead without the agent (fail-open), from the state directory's record
+     * read at start: per entry a warning line, the {@code nvgpu_fail_open_admissions_total}
+     * counter and a {@code fail-open} webhook; entries the full record could only count are
+     * reported as counts.
+     */
+    void failOpen(FailOpenRecord.Contents record, Instant readAt) {
+        for (FailOpenRecord.Entry e : record.entries()) {
+            metrics.failOpenAdmissions(e.service(), 1);
+            String sentence = e.service() + " started without a lease at " + e.at()
+                    + e.holder().map(h -> " (holder " + h + ")").orElse("") + ": the agent could not be reached ("
+                    + e.reason() + ") and " + e.service() + " is fail-open";
+            submit(() -> {
+                DaemonLog.warn(sentence);
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("service", e.service());
+                details.put("holder", e.holder().orElse(null));
+                details.put("reason", e.reason());
+                details.put("count", 1);
+                failOpenEvent(e.service(), e.service() + " started without a lease", sentence, e.at(), details);
+            });
+        }
+        record.dropped().forEach((service, count) -> {
+            metrics.failOpenAdmissions(service, count);
+            String sentence = count + " more start(s) of " + service + " without a lease were not recorded in "
+                    + "detail (the fail-open record was full)";
+            submit(() -> {
+                DaemonLog.warn(sentence);
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("service", service);
+                details.put("count", count);
+                failOpenEvent(service, service + " started " + count + " time(s) without a lease", sentence, readAt,
+                        details);
+            });
+        });
+        if (record.unreadableLines() > 0) {
+            submit(() -> DaemonLog.warn(record.unreadableLines() + " line(s) of the fail-open record could not be read"));
+        }
+    }
+
+    private void failOpenEvent(String service, String title, String sentence, Instant at, Map<String, Object> details) {
+        if (notifier.wants(NotificationEvent.FAIL_OPEN)) {
+            notifier.notify(new Notification(NotificationEvent.FAIL_OPEN, NotificationEvent.FAIL_OPEN.severity(), title,
+                    sentence, at, Optional.of(service), Map.of(), details));
+        }
     }
 
     /** Sampler listener: the GPU lost or back, and new Xid errors. */

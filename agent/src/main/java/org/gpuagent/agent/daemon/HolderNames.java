@@ -1,8 +1,7 @@
 package org.gpuagent.agent.daemon;
 
 import java.util.Optional;
-import java.util.Set;
-import java.util.regex.Pattern;
+import org.gpuagent.agent.config.UnitNames;
 
 /**
  * The lease holder conventions the agent understands: {@code systemd:<unit>} (an
@@ -14,28 +13,16 @@ final class HolderNames {
     static final String SYSTEMD = "systemd:";
     static final String OCI = "oci:";
 
-    /** systemd's unit name alphabet (unit_name_is_valid); also keeps a holder from naming a path. */
-    private static final Pattern UNIT = Pattern.compile("[A-Za-z0-9:_.@\\\\-]{1,255}");
-    private static final Set<String> UNIT_TYPES = Set.of("service", "socket", "device", "mount", "automount",
-            "swap", "target", "path", "timer", "slice", "scope");
-
     private HolderNames() {
     }
 
     /**
-     * {@code name} as systemd spells the unit: with {@code .service} appended when it has no unit
-     * type. Empty when it is no valid unit name (so it can never be a path under cgroupfs).
+     * {@code name} as systemd spells the unit ({@link UnitNames#canonical}): with {@code .service}
+     * appended when it has no unit type. Empty when it is no valid unit name (so it can never be a
+     * path under cgroupfs).
      */
     static Optional<String> unit(String name) {
-        String n = name.strip();
-        if (!UNIT.matcher(n).matches() || n.startsWith(".")) {
-            return Optional.empty();
-        }
-        int dot = n.lastIndexOf('.');
-        if (dot < 0 || !UNIT_TYPES.contains(n.substring(dot + 1))) {
-            n = n + ".service";
-        }
-        return Optional.of(n);
+        return UnitNames.canonical(name);
     }
 
     /** The unit a {@code systemd:} holder names; empty for other holders and invalid names. */

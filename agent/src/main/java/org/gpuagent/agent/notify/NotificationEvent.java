@@ -27,7 +27,9 @@ public enum NotificationEvent {
     GPU_LOST("gpu-lost", Severity.CRITICAL, null),
     /** NVML answers again after {@link #GPU_LOST}; Alertmanager gets the gpu-lost alert resolved. */
     GPU_RECOVERED("gpu-recovered", Severity.INFO, GPU_LOST),
-    XID("xid", Severity.WARNING, null);
+    XID("xid", Severity.WARNING, null),
+    /** A fail-open service started without a lease while the agent was unreachable (reported at the next start). */
+    FAIL_OPEN("fail-open", Severity.WARNING, null);
 
     /** Xids that mean lost memory, a GPU off the bus or failed firmware (see the GpuXidCritical rule). */
     public static final Set<Long> CRITICAL_XIDS = Set.of(48L, 63L, 64L, 74L, 79L, 92L, 94L, 95L, 119L, 120L);

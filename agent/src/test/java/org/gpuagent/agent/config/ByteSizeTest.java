@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -22,6 +23,14 @@ class ByteSizeTest {
         "3GB, 3000000000",
         "1T, 1099511627776",
         "9223372036854775807, 9223372036854775807",
+        "1.2GiB, 1288490188",
+        "1.2 GiB, 1288490188",
+        "0.5KiB, 512",
+        "1.5, 1",
+        "1.999999999999999999, 1",
+        "0.001GB, 1000000",
+        "0000000000000000000000000000000000000001MiB, 1048576",
+        "8388607.999999999999999999TiB, 9223372036854775807",
     })
     void parsesWhatPeopleWrite(String text, long bytes) {
         assertEquals(bytes, ByteSize.parse(text));
@@ -38,12 +47,72 @@ class ByteSizeTest {
         "8388608TiB|too large",
         "12 parsecs|unknown unit",
         "lots|not a size",
-        "1.5|whole number",
         "''|empty",
+        "0.4|less than one byte",
+        "0.0GiB|zero",
+        "1.|not a size",
+        ".5GiB|not a size",
+        "1..5GiB|not a size",
+        "1e3|not a size",
+        "1e309GiB|not a size",
+        "NaN|not a size",
+        "Infinity|not a size",
+        "0x10|not a size",
+        "1_000|not a size",
+        "+5|not a size",
+        "１２３|not a size",
+        "9999999999999999999|too large",
+        "18446744073709551616|too large",
+        "8388608TiB|too large",
+        "8388607.9999999999999999999TiB|digits after the point",
+        "1.0000000000000000001GiB|digits after the point",
     })
     void refusesNonsenseWithAReason(String text, String reason) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ByteSize.parse(text));
         assertTrue(e.getMessage().contains(reason), e.getMessage());
+    }
+
+    /**
+     * Hostile texts are refused by their length or digit count before any arithmetic: a million
+     * digits, a huge fraction, a number long enough to overflow many times over.
+     */
+    @Test
+    void boundsEveryTextBeforeArithmetic() {
+        String million = "9".repeat(1_000_000);
+        assertRefused(million, "characters is not a size");
+        assertRefused("1." + "0".repeat(1_000_000) + "1GiB", "characters is not a size");
+        assertRefused("9".repeat(ByteSize.MAX_TEXT_LENGTH) , "too large");
+        assertRefused("1." + "9".repeat(ByteSize.MAX_TEXT_LENGTH - 2), "digits after the point");
+        assertRefused(" ".repeat(ByteSize.MAX_TEXT_LENGTH + 1) + "1", "characters is not a size");
+        assertEquals(1L, ByteSize.parse("0".repeat(ByteSize.MAX_TEXT_LENGTH - 1) + "1"));
+    }
+
+    /** Seeded random texts from a size's alphabet: each parses or is refused with a reason, never anything else. */
+    @Test
+    void randomTextsParseOrAreRefused() {
+        long seed = 8L;
+        java.util.Random random = new java.util.Random(seed);
+        String alphabet = "0123456789.  -+eEkKmMgGtTiIbB";
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder sb = new StringBuilder();
+            int len = 1 + random.nextInt(30);
+            for (int c = 0; c < len; c++) {
+                sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            }
+            String text = sb.toString();
+            try {
+                long bytes = ByteSize.parse(text);
+                assertTrue(bytes > 0, "seed " + seed + ": " + text + " -> " + bytes);
+            } catch (IllegalArgumentException e) {
+                assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "seed " + seed + ": " + text);
+            }
+        }
+    }
+
+    private static void assertRefused(String text, String reason) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ByteSize.parse(text));
+        assertTrue(e.getMessage().contains(reason), e.getMessage());
+        assertTrue(e.getMessage().length() < 200, "the message stays one short line: " + e.getMessage().length());
     }
 
     @ParameterizedTest

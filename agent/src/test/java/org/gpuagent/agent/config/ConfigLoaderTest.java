@@ -92,12 +92,37 @@ class ConfigLoaderTest {
         "sampling too fast|sampling:\\n  interval: 10ms|2|sampling.interval|outside 100ms-5m",
         "bad service name|services:\\n  Big Service:\\n    priority: batch\\n    request: 1GiB|2|services.Big Service|lower-case",
         "not YAML|services: [unclosed|1||not valid YAML",
+        "one unit under two services|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [ollama.service]\\n  b:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [ollama]|11|services.b.match.units|ollama.service is already listed under services.a.match.units",
+        "unit name with a slash|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [../../etc]|6|services.a.match.units|not a systemd unit name",
+        "unit name with a space|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: ['my app.service']|6|services.a.match.units|not a systemd unit name",
+        "unit name starting with a dash|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [--force]|6|services.a.match.units|not a systemd unit name",
+        "template unit|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [worker@.service]|6|services.a.match.units|worker@1.service",
+        "two @ in a unit|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [a@b@c.service]|6|services.a.match.units|not a systemd unit name",
+        "bad preemption unit|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    preemption:\\n      action: restart-unit\\n      unit: -x|6|services.a.preemption.unit|not a systemd unit name",
+        "bad container name|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      containers: [-rm]|6|services.a.match.containers|not a container name",
     })
     void reportsPathAndLine(String name, String yaml, int line, String path, String fragment) {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(yaml.replace("\\n", "\n"), "bad.yaml"));
         String all = e.problems().stream().map(ConfigProblem::toString).collect(Collectors.joining("\n"));
         assertTrue(e.problems().stream().anyMatch(p -> p.line() == line && p.path().equals(path == null ? "" : path)
                 && p.message().contains(fragment)), () -> "wanted line " + line + " " + path + " ~ " + fragment + " in:\n" + all);
+    }
+
+    @Test
+    void oneServiceMayListAUnitTwiceAndUnitsAreSpelledAsSystemdDoes() throws Exception {
+        AgentConfig c = ConfigLoader.parse("""
+                services:
+                  a:
+                    priority: batch
+                    request: 1.2GiB
+                    match:
+                      units: [ollama, ollama.service, worker@1.service, user@1000.service]
+                """, "t.yaml");
+        assertEquals(1288490188L, c.service("a").orElseThrow().requestBytes(), "a fractional size, rounded down");
+        assertEquals(java.util.Optional.of("ollama.service"), UnitNames.canonical("ollama"));
+        assertEquals(java.util.Optional.of("x.scope"), UnitNames.canonical("x.scope"));
+        assertEquals(java.util.Optional.empty(), UnitNames.canonical("a/b"));
+        assertEquals(java.util.Optional.empty(), UnitNames.canonical("x".repeat(UnitNames.MAX_LENGTH)));
     }
 
     @Test

@@ -110,6 +110,51 @@ class CgroupAttributorTest {
         assertEquals(of("frigate", "oci:" + ID), cgroups.attribute(32), "rootless");
     }
 
+    void parent(int pid, int ppid) throws IOException {
+        Path dir = Files.createDirectories(proc.resolve(Integer.toString(pid)));
+        Files.writeString(dir.resolve("stat"), pid + " (a (tricky) name) S " + ppid + " " + pid + " 0 0 -1 4194560\n");
+    }
+
+    /**
+     * NixOS's oci-containers run {@code podman run --cgroups=no-conmon} in
+     * {@code podman-frigate.service}: the container gets its own {@code machine.slice} scope, and
+     * only its monitor (conmon, the container init's parent) stays in the unit. A container admitted
+     * by that unit's ExecStartPre counts for the unit's lease, once.
+     */
+    @Test
+    void aContainerWithoutALeaseIsTheUnitThatStartedIt() throws IOException {
+        String scope = "0::/machine.slice/libpod-" + ID + ".scope/container\n";
+        process(70, scope);           // ffmpeg under frigate
+        parent(70, 69);
+        process(69, scope);           // the container's init
+        parent(69, 68);
+        process(68, "0::/system.slice/podman-frigate.service\n");   // conmon
+        parent(68, 1);
+        assertEquals(of("frigate", "systemd:podman-frigate.service"), cgroups.attribute(70),
+                "frigate's match.units lists podman-frigate.service");
+        view.set(view(2, lease(1, "frigate", "systemd:podman-frigate.service")));
+        assertEquals(of("frigate", "systemd:podman-frigate.service"), cgroups.attribute(70));
+        view.set(view(3, lease(1, "frigate", "systemd:podman-frigate.service"), lease(2, "frigate", "oci:" + ID)));
+        assertEquals(of("frigate", "oci:" + ID), cgroups.attribute(70), "the container's own lease first");
+
+        // plain podman run: conmon in its own libpod-conmon scope, which no lease or rule names
+        String other = "0::/machine.slice/libpod-" + ID2 + ".scope/container\n";
+        process(80, other);
+        parent(80, 79);
+        process(79, "0::/machine.slice/libpod-conmon-" + ID2 + ".scope\n");
+        assertEquals(Optional.empty(), cgroups.attribute(80));
+        // a chain that cannot be read, or that loops inside the container, attributes nothing
+        process(90, other);
+        assertEquals(Optional.empty(), cgroups.attribute(90), "no stat");
+        process(91, other);
+        parent(91, 91);
+        assertEquals(Optional.empty(), cgroups.attribute(91), "bounded: a loop ends");
+        AttributionChain chain = new AttributionChain(new LeasePidAttributor(view::get), Optional.of(cgroups), List.of());
+        view.set(view(4, lease(1, "frigate", "systemd:podman-frigate.service")));
+        assertEquals(Optional.of(new WorkloadRef("frigate", WorkloadKind.SERVICE)), chain.workloadOf(70),
+                "the metrics see the same service");
+    }
+
     @Test
     void whatCannotBeReadIsNotAttributedAndNeverThrows() throws IOException {
         assertEquals(Optional.empty(), cgroups.attribute(40), "no such process");

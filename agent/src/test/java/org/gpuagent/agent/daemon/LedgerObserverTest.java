@@ -95,6 +95,35 @@ class LedgerObserverTest {
                 HolderLiveness.processes(), x -> { }).observe(s, ledger.view()).isPresent());
     }
 
+    /**
+     * Frigate as a NixOS oci-container admitted by its unit (holder systemd:podman-frigate.service):
+     * its processes sit in machine.slice/libpod-ID.scope, and only conmon in the unit. Its memory
+     * counts for the unit's lease, not a second time as unattributed use.
+     */
+    @Test
+    void aContainerAdmittedByItsUnitIsCountedOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path proc)
+            throws Exception {
+        String id = "a".repeat(64);
+        String scope = "0::/machine.slice/libpod-" + id + ".scope/container\n";
+        writeProc(proc, 70, scope, 69);
+        writeProc(proc, 69, "0::/system.slice/podman-frigate.service\n", 1);
+        admit(AdmissionRequest.of("frigate").withHolder("systemd:podman-frigate.service"));
+        host.device(0).startProcess(70, "frigate").allocate(900 * MIB);
+        CgroupAttributor cgroups = new CgroupAttributor(proc, ledger::view, List.of());
+        LedgerObserver o = new LedgerObserver(ledger, new DeviceChoice("0"),
+                new AttributionChain(new LeasePidAttributor(ledger::view), Optional.of(cgroups), List.of()),
+                HolderLiveness.processes(), x -> { });
+        Observation obs = o.observe(sampler.collectOnce(), ledger.view()).orElseThrow();
+        assertEquals(Map.of("systemd:podman-frigate.service", CONTEXT + 900 * MIB), obs.bytesByHolder());
+        assertEquals(0, obs.unattributedBytes(), "counted once, as the unit's lease");
+    }
+
+    private static void writeProc(java.nio.file.Path proc, int pid, String cgroup, int ppid) throws java.io.IOException {
+        java.nio.file.Path dir = java.nio.file.Files.createDirectories(proc.resolve(Integer.toString(pid)));
+        java.nio.file.Files.writeString(dir.resolve("cgroup"), cgroup);
+        java.nio.file.Files.writeString(dir.resolve("stat"), pid + " (conmon) S " + ppid + " 1 1 0 -1\n");
+    }
+
     @Test
     void livenessKeepsWhatCannotBeCheckedAndDropsDeadPids() {
         long self = ProcessHandle.current().pid();

@@ -21,6 +21,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.gpuagent.agent.FailOpenRecord;
+import org.gpuagent.agent.config.ConfigLoader;
 import org.gpuagent.nvml.jna.FakeNvmlControl;
 import org.gpuagent.nvml.testing.Prerequisites;
 import org.junit.jupiter.api.Test;
@@ -116,6 +118,72 @@ class DaemonLifecycleTest {
         assertEquals(4, hookClosed.exit(), hookClosed.toString());
         assertEquals(1, hookClosed.err().lines().count(), hookClosed.err());
         assertEquals(0, CliRun.of(ollamaState, env, "hook", "oci", "poststop").exit());
+
+        // Each fail-open start is on record (0600), and the agent reports them when it is back:
+        // a warning line each, the counter, and a fail-open webhook; then the record is empty.
+        Path record = state.resolve(FailOpenRecord.FILE_NAME);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(record)));
+        assertEquals(3, Files.readAllLines(record).size(), Files.readString(record));
+        assertTrue(open.err.contains("recorded in " + record), open.err);
+        List<String> hooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        receiver.createContext("/hook", x -> {
+            hooks.add(new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            x.sendResponseHeaders(204, -1);
+            x.close();
+        });
+        receiver.start();
+        Path withWebhook = dir.resolve("webhook.yaml");
+        Files.writeString(withWebhook, ConfigLoader.builtInDefaultText().replace("  webhooks: []",
+                "  webhooks:\n    - url: http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook\n"
+                        + "      events: [fail-open]"));
+        try (DaemonProcess d = DaemonProcess.start(state, List.of("--config", withWebhook.toString()))) {
+            d.awaitLine(l -> l.contains("WARN frigate started without a lease at ") && l.contains("holder oci:cam"),
+                    Duration.ofSeconds(30));
+            assertTrue(d.logText().contains("WARN ollama started without a lease at "), d.logText());
+            String metrics = d.metrics("/metrics").body();
+            assertTrue(metrics.contains("nvgpu_fail_open_admissions_total{service=\"frigate\"} 2.0"), metrics);
+            assertTrue(metrics.contains("nvgpu_fail_open_admissions_total{service=\"ollama\"} 1.0"), metrics);
+            long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (hooks.size() < 3 && System.nanoTime() < end) {
+                Thread.sleep(50);
+            }
+            assertEquals(3, hooks.size(), hooks.toString());
+            assertTrue(hooks.stream().allMatch(h -> h.contains("\"event\":\"fail-open\"")), hooks.toString());
+            assertTrue(hooks.stream().anyMatch(h -> h.contains("\"holder\":\"oci:cam\"")), hooks.toString());
+            assertEquals(0, Files.size(record), "reported once, then emptied");
+        } finally {
+            receiver.stop(0);
+        }
+    }
+
+    /**
+     * A client given the agent's --config finds the agent where that file says (listen.api,
+     * state-dir), as the hooks and drop-ins run it: no --api, --state-dir or environment.
+     */
+    @Test
+    void clientsGivenTheAgentsConfigurationFindTheAgent() throws Exception {
+        Path state = dir.resolve("state");
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        Path config = dir.resolve("agent.yaml");
+        Files.writeString(config, "state-dir: " + state + "\nlisten:\n  api: 127.0.0.1:" + port
+                + "\n  metrics: 127.0.0.1:0\n");
+        try (DaemonProcess d = DaemonProcess.start(state, List.of("--config", config.toString(),
+                "--api-listen", "127.0.0.1:" + port))) {
+            CliRun admit = CliRun.of("", Map.of(), "admit", "--service", "jellyfin", "--bytes", "1.2GiB",
+                    "--holder", "systemd:jellyfin.service", "--config", config.toString());
+            assertEquals(0, admit.exit(), admit.toString());
+            Map<?, ?> lease = map(list(json(d.api("GET", "/v1/leases", null)).get("leases")).get(0));
+            assertEquals(1288490188L, num(lease.get("bytes")), "1.2GiB, rounded down to whole bytes");
+            CliRun release = CliRun.of("", Map.of(), "release", "--holder", "systemd:jellyfin.service",
+                    "--config", config.toString());
+            assertEquals(0, release.exit(), release.toString());
+            assertEquals(List.of(), list(json(d.api("GET", "/v1/leases", null)).get("leases")));
+        }
     }
 
     @Test

@@ -50,6 +50,43 @@ class LauncherIT {
         return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
+    /**
+     * An OCI runtime may run the hooks with an empty environment, or with a PATH that names
+     * nothing on the host: through a symlink (as /usr/local/bin/gpu-agent is installed), with
+     * PATH=/nonexistent, the launcher still finds its jar and Java and the hook runs.
+     */
+    @Test
+    void theLauncherRunsWithAnEmptyEnvironment() throws Exception {
+        Path bin = dir.resolve("bin");
+        Files.createDirectories(bin);
+        Files.createSymbolicLink(bin.resolve("gpu-agent"), TARGET.resolve("gpu-agent"));
+        String state = "{\"id\":\"cam\",\"annotations\":{\"gpu-agent.service\":\"frigate\"}}";
+        Run poststop = run(state, "env", "-i", "PATH=/nonexistent", "JAVA_HOME=" + System.getProperty("java.home"),
+                bin.resolve("gpu-agent").toString(), "hook", "oci", "poststop", "--state-dir", dir.resolve("s").toString());
+        assertEquals(0, poststop.exit(), poststop.toString());
+        assertTrue(poststop.err().startsWith("gpu-agent hook: warning: no API token at "), poststop.toString());
+
+        Run version = run("", "env", "-i", bin.resolve("gpu-agent").toString(), "version");
+        if (Files.isExecutable(Path.of("/usr/bin/java"))) {
+            assertEquals(0, version.exit(), "without JAVA_HOME and PATH, /usr/bin/java: " + version);
+            assertTrue(version.out().startsWith("gpu-agent "), version.toString());
+        } else {
+            assertEquals(1, version.exit(), version.toString());
+            assertTrue(version.err().contains("no Java found: set JAVA_HOME"), version.toString());
+        }
+    }
+
+    private static Run run(String stdin, String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).start();
+        try (var in = p.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
     @Test
     void theLauncherRunsTheAgentAndItsClients() throws Exception {
         assertTrue(Files.isExecutable(TARGET.resolve("gpu-agent")), "the launcher is built and executable");
