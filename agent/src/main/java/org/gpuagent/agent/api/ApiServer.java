@@ -116,6 +116,11 @@ public final class ApiServer implements AutoCloseable {
         return listener.address().getPort();
     }
 
+    /** Connections open now. */
+    int openConnections() {
+        return listener.openConnections();
+    }
+
     /** Whether {@code address} reaches beyond this host (the API then needs its token kept secret). */
     public static boolean beyondLoopback(InetSocketAddress address) {
         return address.getAddress() == null || !address.getAddress().isLoopbackAddress();
