@@ -105,14 +105,20 @@ class GiveUpPathTest {
             long blocker = rig.call("POST", "/v1/leases", "{\"service\":\"frigate\",\"bytes\":\"4GiB\"}").leaseId();
             Set<Long> delivered = new ConcurrentSkipListSet<>();
             int offset = i;
+            CountDownLatch queued = new CountDownLatch(1);
             Thread releaser = new Thread(() -> {
-                await(() -> rig.ledger.view().queue().size() == 1, "the request queued");
+                try {
+                    queued.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
                 spin(offset * 50_000L);
                 rig.release(blocker);
             });
             releaser.start();
             hangUp("{\"service\":\"jellyfin\",\"waitMs\":600000}", 0, delivered, () -> {
                 await(() -> rig.ledger.view().queue().size() == 1, "the request queued");
+                queued.countDown();
                 spin((20 - offset) * 50_000L);
             });
             releaser.join();
