@@ -12,6 +12,7 @@ public final class Main {
      * client command does not load the server's classes to read it (a test checks they agree).
      */
     static final long MAX_RESPONSE_SECONDS = 720;
+    static final int MAX_METRICS_CONNECTIONS = 256;
 
     private Main() {
     }
@@ -25,13 +26,16 @@ public final class Main {
     }
 
     /**
-     * JDK HttpServer settings, read once when its first server is made, so set before any:
-     * TCP_NODELAY (else a keep-alive response waits ~40 ms for Nagle and a delayed ACK), 30 s to
-     * read a request's headers and body (a slow client cannot hold a thread), and a response time
-     * above the longest wait an admission may ask for.
+     * JDK HttpServer settings (the metrics listener's), read once when its first server is made, so
+     * set before any: TCP_NODELAY (else a keep-alive response waits ~40 ms for Nagle and a delayed
+     * ACK), at most {@value #MAX_METRICS_CONNECTIONS} connections (idle ones cost no thread, but a
+     * file descriptor each), 30 s to read a request's headers and body (the metrics listener's
+     * SlowClientGuard cuts a slow header read at 5 s), and a response time above the longest wait
+     * an admission may ask for.
      */
     static void configureHttpServer() {
         setIfAbsent("sun.net.httpserver.nodelay", "true");
+        setIfAbsent("sun.net.httpserver.maxConnections", Integer.toString(MAX_METRICS_CONNECTIONS));
         setIfAbsent("sun.net.httpserver.maxReqTime", "30");
         setIfAbsent("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
     }
