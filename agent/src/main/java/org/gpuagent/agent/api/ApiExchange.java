@@ -41,16 +41,18 @@ final class ApiExchange {
     }
 
     /**
-     * @param undelivered run when the answer could not be written (the client left first): the
-     *                    handler hands back what the answer would have given (a granted lease)
+     * @param undelivered null, or what to run when the answer cannot be delivered (the client left
+     *                    first): the handler hands back what the answer gives (a granted lease). An
+     *                    answer with such an action is withheld from a client that has closed its
+     *                    side; any other answer is written regardless.
      */
     record Response(int status, Map<String, String> headers, byte[] body, String contentType, Runnable undelivered) {
         static Response noContent() {
-            return new Response(204, Map.of(), new byte[0], null, () -> { });
+            return new Response(204, Map.of(), new byte[0], null, null);
         }
 
         static Response json(int status, byte[] body) {
-            return new Response(status, Map.of(), body, "application/json", () -> { });
+            return new Response(status, Map.of(), body, "application/json", null);
         }
 
         Response withHeader(String name, String value) {

@@ -138,7 +138,8 @@ public final class ApiServer implements AutoCloseable {
         listener.close(CLOSE_GRACE);
     }
 
-    private ApiExchange.Response handle(ApiExchange.Request request) {
+    /** Answers one request (the listener calls it; the fuzz tests too). Never throws. */
+    ApiExchange.Response handle(ApiExchange.Request request) {
         try {
             return route(request);
         } catch (ApiError e) {

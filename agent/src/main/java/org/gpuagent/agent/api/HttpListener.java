@@ -8,7 +8,6 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -310,10 +309,10 @@ final class HttpListener implements AutoCloseable {
                         request = new ApiExchange.Request(head.method(), head.rawPath(), head.rawQuery(),
                                 head.headers(), body, this::clientGone);
                     } catch (Refusal r) {
-                        send(out, ApiServer.errorResponse(r.error), false, false);
+                        write(out, ApiServer.errorResponse(r.error), false, false);
                         return;
                     } catch (SocketTimeoutException timeout) {
-                        send(out, ApiServer.errorResponse(new ApiError(408, "request_timeout",
+                        write(out, ApiServer.errorResponse(new ApiError(408, "request_timeout",
                                 "the request did not arrive within " + limits.requestTimeout().toMillis() + " ms")),
                                 false, false);
                         return;
@@ -324,7 +323,9 @@ final class HttpListener implements AutoCloseable {
                     ApiExchange.Response response = answer(request);
                     boolean head = request.method().equals("HEAD");
                     if (!send(out, response, keepAlive, head)) {
-                        response.undelivered().run();
+                        if (response.undelivered() != null) {
+                            response.undelivered().run();
+                        }
                         return;
                     }
                     if (!keepAlive) {
@@ -460,11 +461,21 @@ final class HttpListener implements AutoCloseable {
             out.flush();
         }
 
-        /** Writes the answer; false when the client is gone (then the answer reached no one). */
+        /**
+         * Writes the handler's answer; false when it reached no one. An answer that gives something
+         * (a grant: it has an undelivered action) is withheld from a client that closed its side,
+         * even one that could still read: that client has given up on the request, and the grant
+         * goes back. Any other answer is written regardless.
+         */
         private boolean send(OutputStream out, ApiExchange.Response r, boolean keepAlive, boolean headOnly) {
-            if (in.peerClosed()) {
+            if (r.undelivered() != null && in.peerClosed()) {
                 return false;
             }
+            return write(out, r, keepAlive, headOnly);
+        }
+
+        /** Writes {@code r}; false when the connection failed. */
+        private boolean write(OutputStream out, ApiExchange.Response r, boolean keepAlive, boolean headOnly) {
             Map<String, String> h = new LinkedHashMap<>(r.headers());
             if (r.contentType() != null) {
                 h.put("Content-Type", r.contentType());
@@ -672,7 +683,7 @@ final class HttpListener implements AutoCloseable {
             while (true) {
                 int c = read();
                 if (c < 0) {
-                    throw new SocketException("the client closed the connection mid-request");
+                    throw truncated();
                 }
                 if (c == '\n') {
                     int len = b.length();
@@ -691,12 +702,20 @@ final class HttpListener implements AutoCloseable {
             }
         }
 
-        byte[] bytes(int n) throws IOException {
+        /**
+         * The stream ended inside a request: answered (a client that only half-closed still reads),
+         * then the connection closes.
+         */
+        private static Refusal truncated() {
+            return new Refusal(400, "bad_request", "the request ended before it was complete");
+        }
+
+        byte[] bytes(int n) throws IOException, Refusal {
             byte[] out = new byte[n];
             int at = 0;
             while (at < n) {
                 if (pos == end && !fill()) {
-                    throw new SocketException("the client closed the connection mid-body");
+                    throw truncated();
                 }
                 int k = Math.min(n - at, end - pos);
                 System.arraycopy(buf, pos, out, at, k);
@@ -706,11 +725,11 @@ final class HttpListener implements AutoCloseable {
             return out;
         }
 
-        void skip(long n) throws IOException {
+        void skip(long n) throws IOException, Refusal {
             long left = n;
             while (left > 0) {
                 if (pos == end && !fill()) {
-                    throw new SocketException("the client closed the connection mid-body");
+                    throw truncated();
                 }
                 int k = (int) Math.min(left, end - pos);
                 pos += k;

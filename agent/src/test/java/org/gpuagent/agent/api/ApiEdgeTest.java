@@ -111,6 +111,39 @@ class ApiEdgeTest {
         assertEquals(200, rig.call("GET", "/v1/status", null).status(), "the API still answers");
     }
 
+    /**
+     * Found by the HTTP fuzzer: a request cut short by the end of the stream (here after a 100
+     * Continue) was closed without an answer; a client that half-closes still reads its 400. A
+     * refusal is written to a half-closed client too; only a grant is withheld (it goes back).
+     */
+    @Test
+    void aRequestCutShortIsAnsweredAndAHalfClosedClientStillGetsErrors() throws Exception {
+        rig = ApiRig.start(dir);
+        for (String raw : List.of(
+                "POST /v1/leases HTTP/1.1\r\nAuthorization: Bearer TOKEN\r\nContent-Length: 30\r\n\r\n{\"serv",
+                "POST /v1/leases HTTP/1.1\r\nAuthorization: Bearer TOKEN\r\nTransfer-Encoding: chunked\r\n"
+                        + "Expect: 100-continue\r\n\r\n11\r\n{\"ser",
+                "GET /v1/status HTTP/1.1\r\nAuthorization: Bear",
+                "DELETE /v1/leases?holder=systemd%3Aollama.service HTTP/1.0\r\nAuthorization: Bearer TOKEN\r\n\r\n")) {
+            try (Socket s = new Socket("127.0.0.1", rig.port())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(raw.replace("TOKEN", rig.token).getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                ApiRig.Reply r = ApiRig.Reply.read(s.getInputStream());
+                if (r.status() == 100) {
+                    r = ApiRig.Reply.read(s.getInputStream());
+                }
+                if (raw.startsWith("DELETE")) {
+                    assertEquals(204, r.status(), r.body());
+                } else {
+                    assertEquals(400, r.status(), r.body());
+                    assertTrue(((String) r.json().get("message")).contains("ended before it was complete"), r.body());
+                }
+            }
+        }
+        assertEquals(0, rig.leaseCount());
+    }
+
     @Test
     void chunkedBodiesContinueAndKeepAliveWork() throws Exception {
         rig = ApiRig.start(dir);
