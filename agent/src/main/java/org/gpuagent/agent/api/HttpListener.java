@@ -103,7 +103,7 @@ final class HttpListener implements AutoCloseable {
         ServerSocket s = new ServerSocket();
         try {
             s.setReuseAddress(true);
-            s.bind(address, 128);
+            s.bind(address, limits.maxConnections());
         } catch (BindException e) {
             s.close();
             throw new IOException("cannot listen on " + address.getHostString() + ":" + address.getPort()
