@@ -36,7 +36,8 @@ import java.util.zip.GZIPOutputStream;
  * (liveness); the GPU's state is in the metrics ({@code nvgpu_up}), because restarting the agent
  * does not bring a lost GPU back.
  *
- * <p>The agent starts it and closes it; requests run on a small pool of daemon threads.
+ * <p>The agent starts it and closes it; requests are read and answered on daemon threads behind a
+ * {@link SlowClientGuard}, so clients that send slowly cannot hold the threads that answer.
  */
 public final class MetricsServer implements AutoCloseable {
     /** The contract's default metrics port. */
