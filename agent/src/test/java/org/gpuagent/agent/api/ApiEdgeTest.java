@@ -258,14 +258,13 @@ class ApiEdgeTest {
         List<Socket> waiting = new ArrayList<>();
         try {
             for (int i = 0; i < 2; i++) {
+                int queued = i + 1;
+                GiveUpPathTest.await(() -> rig.api.openConnections() == queued - 1, "earlier connections settled");
                 Socket s = new Socket("127.0.0.1", rig.port());
                 s.getOutputStream().write(rig.request("POST", "/v1/leases",
                         "{\"service\":\"jellyfin\",\"waitMs\":60000}").getBytes(StandardCharsets.UTF_8));
                 waiting.add(s);
-            }
-            long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (rig.ledger.view().queue().size() < 2 && System.nanoTime() < end) {
-                Thread.sleep(10);
+                GiveUpPathTest.await(() -> rig.ledger.view().queue().size() == queued, queued + " queued");
             }
             ApiRig.Reply r = rig.call("GET", "/v1/status", null);
             assertEquals(429, r.status(), r.body());
