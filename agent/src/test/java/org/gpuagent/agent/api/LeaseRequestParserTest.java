@@ -119,6 +119,28 @@ class LeaseRequestParserTest {
         assertTrue(assertThrows(ApiError.class, () -> parse(objects)).getMessage().contains("nesting depth"));
     }
 
+    /**
+     * The same on a thread with a small stack, where the old reader (jackson-jr's recursive tree,
+     * bounded only by Jackson's default of 1,000 levels) overflowed at 999 nested objects.
+     */
+    @Test
+    void deepNestingOnASmallStackIsA400() throws Exception {
+        String objects = "{\"service\":\"x\",\"pids\":" + "{\"a\":".repeat(999) + "1" + "}".repeat(999) + "}";
+        Object[] outcome = new Object[1];
+        Thread t = new Thread(null, () -> {
+            try {
+                parse(objects);
+                outcome[0] = "parsed";
+            } catch (Throwable e) {
+                outcome[0] = e;
+            }
+        }, "small-stack", 256 * 1024);
+        t.start();
+        t.join();
+        assertTrue(outcome[0] instanceof ApiError e && e.status() == 400 && e.getMessage().contains("nesting depth"),
+                String.valueOf(outcome[0]));
+    }
+
     /** Issue 14: the 44-byte request that ran the daemon out of memory, and its relatives. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
