@@ -336,6 +336,9 @@ final class HttpListener implements AutoCloseable {
                 }
             } catch (IOException e) {
                 // the client left, or the connection was shed or closed
+            } catch (RuntimeException e) {
+                // a defect here must cost one connection, not the thread's silence or the process
+                DaemonLog.warn("API: a connection failed", e);
             } finally {
                 closeSocket();
                 forget(this);
