@@ -10,10 +10,10 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       closed (its thread is interrupted, which closes the connection's channel); a request with
  *       a body stays under that deadline until it is answered (a handler here reads no bodies, and
  *       the server drains one before reusing the connection);</li>
- *   <li>at most {@code handlers} requests run their handler at once, as before the guard.</li>
+ *   <li>a request read whole is answered by one of {@code handlers} threads, in arrival order,
+ *       as before the guard; its reader is free at once.</li>
  * </ul>
  * Idle and newly accepted connections hold no thread in the JDK server (they wait in its
  * selector); their number is bounded by the JDK's {@code sun.net.httpserver.maxConnections},
@@ -62,7 +63,7 @@ public final class SlowClientGuard implements AutoCloseable {
 
     private final Limits limits;
     private final ThreadPoolExecutor pool;
-    private final Semaphore answering;
+    private final ExecutorService answering;
     private final ScheduledExecutorService watchdog;
     private final Set<Task> reading = ConcurrentHashMap.newKeySet();
     private final ThreadLocal<Task> current = new ThreadLocal<>();
@@ -70,13 +71,17 @@ public final class SlowClientGuard implements AutoCloseable {
     private SlowClientGuard(Limits limits, String threadName) {
         this.limits = limits;
         AtomicInteger n = new AtomicInteger();
-        this.pool = new ThreadPoolExecutor(0, limits.maxReading() + limits.handlers(), 30, TimeUnit.SECONDS,
+        this.pool = new ThreadPoolExecutor(0, 2 * limits.maxReading(), 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), r -> {
                     Thread t = new Thread(r, threadName + "-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
-        this.answering = new Semaphore(limits.handlers());
+        this.answering = Executors.newFixedThreadPool(limits.handlers(), r -> {
+            Thread t = new Thread(r, threadName + "-answer-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, threadName + "-deadlines");
             t.setDaemon(true);
@@ -93,7 +98,7 @@ public final class SlowClientGuard implements AutoCloseable {
         return g;
     }
 
-    /** Puts the deadline's end (and the handler limit) in front of {@code context}'s handler. */
+    /** Puts the deadline's end (and the hand-off to the answering threads) in front of {@code context}'s handler. */
     public void protect(HttpContext context) {
         context.getFilters().add(0, new HeadersRead());
     }
@@ -107,6 +112,7 @@ public final class SlowClientGuard implements AutoCloseable {
     public void close() {
         watchdog.shutdownNow();
         pool.shutdownNow();
+        answering.shutdownNow();
     }
 
     /**
@@ -208,19 +214,24 @@ public final class SlowClientGuard implements AutoCloseable {
             boolean bodyless = exchange.getRequestHeaders().getFirst("Transfer-Encoding") == null
                     && ("0".equals(exchange.getRequestHeaders().getFirst("Content-Length"))
                     || exchange.getRequestHeaders().getFirst("Content-Length") == null);
-            if (t != null && bodyless && !t.answer()) {
-                throw new InterruptedIOException("the request came too slowly");
-            }
-            try {
-                answering.acquire();
-            } catch (InterruptedException e) {
-                throw new InterruptedIOException("the request came too slowly");
-            }
-            try {
+            if (t == null || !bodyless) {
+                // not read by the guard, or a body still to come: answered here, under the deadline
                 chain.doFilter(exchange);
-            } finally {
-                answering.release();
+                return;
             }
+            if (!t.answer()) {
+                throw new InterruptedIOException("the request came too slowly");
+            }
+            // The reader is free again; the answering threads take requests in arrival order, as a
+            // fixed pool did before the guard (more threads answering at once only lengthened the
+            // tail: see MetricsServer.DEFAULT_THREADS).
+            answering.execute(() -> {
+                try {
+                    chain.doFilter(exchange);
+                } catch (IOException | RuntimeException e) {
+                    exchange.close();
+                }
+            });
         }
 
         @Override
