@@ -7,11 +7,8 @@ import org.gpuagent.agent.cli.QuickAdmit;
 
 /** {@code gpu-agent}: the launcher script and {@code java -jar gpu-agent.jar} start here. */
 public final class Main {
-    /**
-     * The API's longest wait (ApiServer.MAX_WAIT, 10 minutes) plus two: a literal, so that a
-     * client command does not load the server's classes to read it (a test checks they agree).
-     */
-    static final long MAX_RESPONSE_SECONDS = 720;
+    /** Connections the metrics listener keeps open at most. */
+    static final int MAX_METRICS_CONNECTIONS = 256;
 
     private Main() {
     }
@@ -25,15 +22,18 @@ public final class Main {
     }
 
     /**
-     * JDK HttpServer settings, read once when its first server is made, so set before any:
-     * TCP_NODELAY (else a keep-alive response waits ~40 ms for Nagle and a delayed ACK), 30 s to
-     * read a request's headers and body (a slow client cannot hold a thread), and a response time
-     * above the longest wait an admission may ask for.
+     * JDK HttpServer settings (the metrics listener's; the API has its own server), read once when
+     * the first such server is made, so set before any: TCP_NODELAY (else a keep-alive response
+     * waits ~40 ms for Nagle and a delayed ACK), at most {@value #MAX_METRICS_CONNECTIONS}
+     * connections (an idle one costs no thread, but a file descriptor), and 30 s to read a request's
+     * headers and body (the listener's SlowClientGuard cuts a slow header read at 5 s) and to write
+     * its answer.
      */
     static void configureHttpServer() {
         setIfAbsent("sun.net.httpserver.nodelay", "true");
+        setIfAbsent("sun.net.httpserver.maxConnections", Integer.toString(MAX_METRICS_CONNECTIONS));
         setIfAbsent("sun.net.httpserver.maxReqTime", "30");
-        setIfAbsent("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
+        setIfAbsent("sun.net.httpserver.maxRspTime", "30");
     }
 
     private static void setIfAbsent(String key, String value) {

@@ -1,9 +1,13 @@
 package org.gpuagent.agent;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where the agent keeps its journal and API token, resolved the same way by the daemon and by
@@ -18,6 +22,8 @@ import java.util.Optional;
 public final class StateDirectory {
     public static final Path SYSTEM_DEFAULT = Path.of("/var/lib/gpu-agent");
     public static final String ENV = "GPU_AGENT_STATE_DIR";
+    /** The directory's mode: the journal and the API token are the agent's alone. */
+    public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
     private StateDirectory() {
     }
@@ -51,6 +57,38 @@ public final class StateDirectory {
             return systemDefault;
         }
         return resolve(flag, env, systemDefault);
+    }
+
+    /**
+     * Makes {@code dir} (and missing parents) for the daemon, mode 0700 whatever the umask; an
+     * existing directory that others may enter is narrowed to 0700 (as systemd's
+     * {@code StateDirectoryMode=0700} does in the shipped unit).
+     *
+     * @return a sentence to log when the mode was narrowed, else empty
+     * @throws IOException when it cannot be made, or its mode cannot be set
+     */
+    public static Optional<String> prepare(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Path parent = dir.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                // another process made it: its mode is checked below
+            }
+            // the umask may have taken bits from the requested mode, never added any; set it exactly
+            Files.setPosixFilePermissions(dir, OWNER_ONLY);
+            return Optional.empty();
+        }
+        Set<PosixFilePermission> now = Files.getPosixFilePermissions(dir);
+        if (now.equals(OWNER_ONLY)) {
+            return Optional.empty();
+        }
+        Files.setPosixFilePermissions(dir, OWNER_ONLY);
+        return Optional.of("the state directory " + dir + " was mode " + PosixFilePermissions.toString(now)
+                + "; narrowed to rwx------ (it holds the API token and the ledger journal)");
     }
 
     private static Path userDefault(Map<String, String> env) {

@@ -1,5 +1,6 @@
 package org.gpuagent.exporter;
 
+import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.prometheus.metrics.config.EscapingScheme;
@@ -18,11 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import java.util.zip.GZIPOutputStream;
@@ -40,7 +36,8 @@ import java.util.zip.GZIPOutputStream;
  * (liveness); the GPU's state is in the metrics ({@code nvgpu_up}), because restarting the agent
  * does not bring a lost GPU back.
  *
- * <p>The agent starts it and closes it; requests run on a small pool of daemon threads.
+ * <p>The agent starts it and closes it; requests are read and answered on daemon threads behind a
+ * {@link SlowClientGuard}, so clients that send slowly cannot hold the threads that answer.
  */
 public final class MetricsServer implements AutoCloseable {
     /** The contract's default metrics port. */
@@ -52,20 +49,26 @@ public final class MetricsServer implements AutoCloseable {
      */
     public static final int DEFAULT_THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
     public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofSeconds(1);
+    /**
+     * The slow-client guard's limits (see {@link SlowClientGuard}): a request's headers within 5 s
+     * of its first byte, 32 requests read at once.
+     */
+    public static final Duration HEADER_TIMEOUT = Duration.ofSeconds(5);
+    public static final int MAX_READING = 32;
     /** JDK HttpServer switch for TCP_NODELAY on accepted connections. */
     public static final String NODELAY_PROPERTY = "sun.net.httpserver.nodelay";
     private static final System.Logger LOG = System.getLogger(MetricsServer.class.getName());
 
     private final HttpServer server;
-    private final ExecutorService executor;
+    private final SlowClientGuard guard;
     private final GpuMetrics metrics;
     private final long cacheMaxAgeNanos;
     private final ExpositionFormats formats = ExpositionFormats.init();
     private final ConcurrentHashMap<BodyKey, BodySlot> bodies = new ConcurrentHashMap<>();
 
-    private MetricsServer(HttpServer server, ExecutorService executor, GpuMetrics metrics, Duration cacheMaxAge) {
+    private MetricsServer(HttpServer server, SlowClientGuard guard, GpuMetrics metrics, Duration cacheMaxAge) {
         this.server = server;
-        this.executor = executor;
+        this.guard = guard;
         this.metrics = metrics;
         this.cacheMaxAgeNanos = cacheMaxAge.toNanos();
     }
@@ -76,9 +79,10 @@ public final class MetricsServer implements AutoCloseable {
     }
 
     /**
-     * @param threads     request threads; 0 handles requests on the server's own dispatcher thread
-     *                    (no hand-off: the lowest latency while bodies come from the cache, but one
-     *                    render at a time)
+     * @param threads     requests answered at once, on threads that a {@link SlowClientGuard}
+     *                    keeps from slow clients; 0 handles requests on the server's own dispatcher
+     *                    thread (no hand-off: the lowest latency while bodies come from the cache,
+     *                    but one render at a time, and no guard: for benchmarks only)
      * @param cacheMaxAge how long a rendered body may be reused while nothing was published (zero:
      *                    render every scrape)
      * @throws IOException with a message naming the address when it cannot listen (port in use,
@@ -114,10 +118,13 @@ public final class MetricsServer implements AutoCloseable {
             throw new IOException("cannot serve metrics on " + address.getHostString() + ":" + address.getPort()
                     + ": " + e.getMessage(), e);
         }
-        ExecutorService pool = threads == 0 ? null : Executors.newFixedThreadPool(threads, new DaemonThreads());
-        MetricsServer s = new MetricsServer(http, pool, metrics, cacheMaxAge);
-        http.createContext("/", s::handle);
-        http.setExecutor(pool);
+        SlowClientGuard guard = threads == 0 ? null : SlowClientGuard.install(http,
+                new SlowClientGuard.Limits(HEADER_TIMEOUT, MAX_READING, threads), "metrics-http");
+        MetricsServer s = new MetricsServer(http, guard, metrics, cacheMaxAge);
+        HttpContext context = http.createContext("/", s::handle);
+        if (guard != null) {
+            guard.protect(context);
+        }
         http.start();
         return s;
     }
@@ -135,14 +142,8 @@ public final class MetricsServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
-        if (executor == null) {
-            return;
-        }
-        executor.shutdownNow();
-        try {
-            executor.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (guard != null) {
+            guard.close();
         }
     }
 
@@ -317,16 +318,5 @@ public final class MetricsServer implements AutoCloseable {
     private static final class BodySlot {
         final ReentrantLock lock = new ReentrantLock();
         volatile Body body;
-    }
-
-    private static final class DaemonThreads implements ThreadFactory {
-        private final AtomicInteger next = new AtomicInteger(1);
-
-        @Override
-        public Thread newThread(Runnable r) {
-            Thread t = new Thread(r, "metrics-http-" + next.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        }
     }
 }

@@ -180,6 +180,45 @@ class MetricsServerTest {
         assertEquals(GpuSnapshot.Status.OK, collect.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS).status());
     }
 
+    /**
+     * Issue 14: two connections sending headers slowly stalled /metrics and /healthz (the listener
+     * has two request threads). Forty of them now leave both answering.
+     */
+    @Test
+    void clientsSendingHeadersSlowlyDoNotStallMetricsOrHealthz() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<java.net.Socket> slow = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 40; i++) {
+                java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), server.port());
+                slow.add(s);
+                Thread t = new Thread(() -> {
+                    try {
+                        s.getOutputStream().write("GET /metrics HTTP/1.1\r\nX: ".getBytes(StandardCharsets.US_ASCII));
+                        while (!stop.get()) {
+                            s.getOutputStream().write('x');
+                            Thread.sleep(100);
+                        }
+                    } catch (IOException | InterruptedException e) {
+                        // closed
+                    }
+                });
+                t.setDaemon(true);
+                t.start();
+            }
+            Thread.sleep(300);
+            for (int i = 0; i < 5; i++) {
+                assertEquals(200, send("GET", "/healthz").statusCode());
+                assertEquals(200, send("GET", "/metrics").statusCode());
+            }
+        } finally {
+            stop.set(true);
+            for (java.net.Socket s : slow) {
+                s.close();
+            }
+        }
+    }
+
     @Test
     void aTakenPortIsAClearError() {
         InetSocketAddress taken = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());

@@ -1,12 +1,7 @@
 package org.gpuagent.agent.api;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -14,15 +9,16 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.gpuagent.agent.daemon.HolderNames;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.scheduler.Admission;
 import org.gpuagent.scheduler.AdmissionController;
@@ -43,44 +39,53 @@ import org.gpuagent.scheduler.Service;
  *   <li>{@code GET /v1/leases}, {@code GET /v1/leases/{id}}, {@code GET /v1/status}.</li>
  * </ul>
  * Every {@code /v1} call needs {@code Authorization: Bearer <token>} (401 otherwise, before
- * anything else is looked at). Errors are {@code {"error": code, "message": text}}; an unexpected
- * failure is a 500 whose message points to the log, never a stack trace.
+ * anything else is looked at). Errors are {@code {"error": code, "message": text}}, the HTTP
+ * layer's own included ({@link HttpListener}: 400, 408, 413, 414, 429, 431); an unexpected failure
+ * is a 500 whose message points to the log, never a stack trace.
  *
- * <p>Threads: requests run on a bounded pool of {@link #THREADS}. A request that has to wait (in
- * the queue, or for a preempted service's memory) blocks its exchange, not the ledger; at most
- * {@link #MAX_WAITING} may do so at once, so {@code THREADS − MAX_WAITING} threads always remain
- * for releases and status.
+ * <p>The give-up path is exact: a request that its client abandons (the connection closes while it
+ * waits, or before the answer is written) or that its own limit ends either leaves no lease or hands
+ * the lease back. A grant that races the withdrawal is answered 201 when the client is still there
+ * and released when it is not; nothing granted goes unreported.
+ *
+ * <p>Threads: each connection has its own ({@link HttpListener}). A request that has to wait (in
+ * the queue, or for a preempted service's memory) blocks its connection, not the ledger; at most
+ * {@link #MAX_WAITING} may do so at once, and every {@value #CLIENT_CHECK_MS} ms each looks whether
+ * its client is still connected.
  */
 public final class ApiServer implements AutoCloseable {
     public static final int MAX_BODY_BYTES = 64 * 1024;
     /** The longest {@code waitMs} honoured; a longer one is cut to this. */
     public static final Duration MAX_WAIT = Duration.ofMinutes(10);
-    static final int THREADS = 16;
     static final int MAX_WAITING = 12;
+    /** How often a waiting request looks whether its client is still connected. */
+    static final long CLIENT_CHECK_MS = 100;
     /** Beyond waitMs and eviction deadlines: when the ledger has still not answered, something is wrong. */
     private static final Duration ANSWER_SLACK = Duration.ofSeconds(30);
+    /** How long {@link #close()} lets requests being answered finish. */
+    private static final Duration CLOSE_GRACE = Duration.ofSeconds(1);
     private static final JSON WRITER = JSON.std;
 
-    private final HttpServer server;
-    private final ThreadPoolExecutor executor;
+    private final HttpListener listener;
     private final ApiToken token;
     private final AdmissionController ledger;
     private final Supplier<Map<String, Object>> status;
     private final Runnable ledgerChanged;
     private final Duration longestEviction;
-    private final Semaphore waiting = new Semaphore(MAX_WAITING);
+    private final Semaphore waiting;
     private volatile boolean closing;
 
-    private ApiServer(HttpServer server, ThreadPoolExecutor executor, ApiToken token, AdmissionController ledger,
-            Supplier<Map<String, Object>> status, Runnable ledgerChanged) {
-        this.server = server;
-        this.executor = executor;
+    private ApiServer(InetSocketAddress address, HttpListener.Limits limits, ApiToken token,
+            AdmissionController ledger, Supplier<Map<String, Object>> status, Runnable ledgerChanged,
+            Semaphore waiting) throws IOException {
         this.token = token;
         this.ledger = ledger;
         this.status = status;
         this.ledgerChanged = ledgerChanged;
+        this.waiting = waiting;
         this.longestEviction = ledger.config().services().stream().map(Service::evictionDeadline)
                 .max(Duration::compareTo).orElse(Duration.ZERO);
+        this.listener = HttpListener.start(address, this::handle, limits);
     }
 
     /**
@@ -93,34 +98,32 @@ public final class ApiServer implements AutoCloseable {
      */
     public static ApiServer start(InetSocketAddress address, ApiToken token, AdmissionController ledger,
             Supplier<Map<String, Object>> status, Runnable ledgerChanged) throws IOException {
-        HttpServer server;
-        try {
-            server = HttpServer.create(address, 64);
-        } catch (BindException e) {
-            throw new IOException("cannot listen on " + address.getHostString() + ":" + address.getPort()
-                    + " for the API: " + e.getMessage() + " (another gpu-agent? choose --api-listen)", e);
-        }
-        AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor executor = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(1024), r -> {
-                    Thread t = new Thread(r, "api-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                }, new ThreadPoolExecutor.CallerRunsPolicy());
-        executor.allowCoreThreadTimeOut(true);
-        server.setExecutor(executor);
-        ApiServer api = new ApiServer(server, executor, token, ledger, status, ledgerChanged);
-        server.createContext("/", api::handle);
-        server.start();
-        return api;
+        return new ApiServer(address, HttpListener.Limits.DEFAULT, token, ledger, status, ledgerChanged,
+                new Semaphore(MAX_WAITING));
+    }
+
+    /** For tests: other connection limits, and the permits of waiting requests. */
+    static ApiServer start(InetSocketAddress address, HttpListener.Limits limits, ApiToken token,
+            AdmissionController ledger, Semaphore waiting) throws IOException {
+        return new ApiServer(address, limits, token, ledger, Map::of, () -> { }, waiting);
     }
 
     public InetSocketAddress address() {
-        return server.getAddress();
+        return listener.address();
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return listener.address().getPort();
+    }
+
+    /** Connections open now. */
+    int openConnections() {
+        return listener.openConnections();
+    }
+
+    /** Whether {@code address} reaches beyond this host (the API then needs its token kept secret). */
+    public static boolean beyondLoopback(InetSocketAddress address) {
+        return address.getAddress() == null || !address.getAddress().isLoopbackAddress();
     }
 
     /** Refuses new requests with 503 from now on; {@link #close()} then stops listening. */
@@ -128,78 +131,72 @@ public final class ApiServer implements AutoCloseable {
         closing = true;
     }
 
-    /** Stops listening, gives exchanges in flight up to a second, and stops the threads. */
+    /** Stops listening, gives requests being answered up to a second, and closes every connection. */
     @Override
     public void close() {
         closing = true;
-        server.stop(1);
-        executor.shutdownNow();
+        listener.close(CLOSE_GRACE);
     }
 
-    private void handle(HttpExchange ex) {
+    /** Answers one request (the listener calls it; the fuzz tests too). Never throws. */
+    ApiExchange.Response handle(ApiExchange.Request request) {
         try {
-            try {
-                route(ex);
-            } catch (ApiError e) {
-                send(ex, e.status(), e.body());
-            } catch (RuntimeException e) {
-                DaemonLog.warn("API " + ex.getRequestMethod() + " " + ex.getRequestURI().getRawPath() + " failed", e);
-                send(ex, 500, new ApiError(500, "internal", "internal error; see the agent's log").body());
-            }
-        } catch (IOException e) {
-            // the client went away; nothing to answer
-        } finally {
-            ex.close();
+            return route(request);
+        } catch (ApiError e) {
+            return errorResponse(e);
+        } catch (RuntimeException e) {
+            DaemonLog.warn("API " + request.method() + " " + request.rawPath() + " failed", e);
+            return errorResponse(new ApiError(500, "internal", "internal error; see the agent's log"));
         }
     }
 
-    private void route(HttpExchange ex) throws IOException, ApiError {
-        String path = ex.getRequestURI().getRawPath();
-        String method = ex.getRequestMethod();
+    private ApiExchange.Response route(ApiExchange.Request ex) throws ApiError {
+        String path = ex.rawPath();
+        String method = ex.method();
         if (!path.equals("/v1") && !path.startsWith("/v1/")) {
-            throw new ApiError(404, "not_found", "no such endpoint: " + path + " (the API is under /v1)");
+            throw new ApiError(404, "not_found", "no such endpoint: " + printable(path) + " (the API is under /v1)");
         }
-        if (!token.matchesHeader(ex.getRequestHeaders().getFirst("Authorization"))) {
-            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"gpu-agent\"");
-            throw new ApiError(401, "unauthorized", "missing or wrong bearer token (it is in <state-dir>/api-token)");
+        if (!token.matchesHeader(ex.header("Authorization"))) {
+            throw new ApiError(401, "unauthorized", "missing or wrong bearer token (it is in <state-dir>/api-token)")
+                    .withHeader("WWW-Authenticate", "Bearer realm=\"gpu-agent\"");
         }
         if (closing) {
             throw new ApiError(503, "shutting_down", "the agent is shutting down");
         }
         if (path.equals("/v1/leases")) {
-            switch (method) {
-                case "GET" -> send(ex, 200, Map.of("leases", LeaseJson.of(ledger.view().leases())));
+            return switch (method) {
+                case "GET" -> ok(Map.of("leases", LeaseJson.of(ledger.view().leases())));
                 case "POST" -> admit(ex);
                 case "DELETE" -> releaseHolder(ex);
-                default -> throw notAllowed(ex, "GET, POST, DELETE");
-            }
+                default -> throw notAllowed(method, "GET, POST, DELETE");
+            };
         } else if (path.startsWith("/v1/leases/")) {
             LeaseId id = leaseId(path.substring("/v1/leases/".length()));
             switch (method) {
                 case "GET" -> {
                     Lease l = ledger.view().lease(id).orElseThrow(() -> new ApiError(404, "no_such_lease",
                             "lease " + id + " is not held (released, or never granted)"));
-                    send(ex, 200, LeaseJson.of(l));
+                    return ok(LeaseJson.of(l));
                 }
                 case "DELETE" -> {
                     join(ledger.release(id));
                     ledgerChanged.run();
-                    noContent(ex);
+                    return ApiExchange.Response.noContent();
                 }
-                default -> throw notAllowed(ex, "GET, DELETE");
+                default -> throw notAllowed(method, "GET, DELETE");
             }
         } else if (path.equals("/v1/status")) {
             if (!method.equals("GET")) {
-                throw notAllowed(ex, "GET");
+                throw notAllowed(method, "GET");
             }
-            send(ex, 200, status.get());
+            return ok(status.get());
         } else {
-            throw new ApiError(404, "not_found", "no such endpoint: " + path);
+            throw new ApiError(404, "not_found", "no such endpoint: " + printable(path));
         }
     }
 
-    private void admit(HttpExchange ex) throws IOException, ApiError {
-        AdmissionRequest request = LeaseRequestParser.parse(body(ex), MAX_WAIT);
+    private ApiExchange.Response admit(ApiExchange.Request ex) throws ApiError {
+        AdmissionRequest request = LeaseRequestParser.parse(ex.body(), MAX_WAIT);
         Admission a = ledger.request(request);
         Decision first = join(a.firstDecision());
         Decision.Final outcome;
@@ -208,133 +205,151 @@ public final class ApiServer implements AutoCloseable {
         } else {
             ledgerChanged.run();
             if (!waiting.tryAcquire()) {
-                a.cancel();
-                join(a.outcome());
-                ledgerChanged.run();
-                throw new ApiError(429, "too_many_waiting", MAX_WAITING + " requests are already waiting; ask again later");
-            }
-            try {
-                outcome = awaitOutcome(a, request.maxWait().plus(longestEviction).plus(ANSWER_SLACK));
-            } finally {
-                waiting.release();
-            }
-        }
-        ledgerChanged.run();
-        answer(ex, outcome);
-    }
-
-    private Decision.Final awaitOutcome(Admission a, Duration limit) throws ApiError {
-        try {
-            return a.outcome().get(limit.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            a.cancel();
-            return join(a.outcome());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            a.cancel();
-            throw new ApiError(503, "shutting_down", "the agent is shutting down");
-        } catch (ExecutionException e) {
-            throw failed(e.getCause());
-        }
-    }
-
-    private void answer(HttpExchange ex, Decision.Final d) throws IOException, ApiError {
-        if (d instanceof Decision.Admitted a) {
-            send(ex, 201, admitted(a.lease(), List.of(), d.sentence()));
-        } else if (d instanceof Decision.AdmittedAfterPreemption a) {
-            send(ex, 201, admitted(a.lease(), a.victims(), d.sentence()));
-        } else {
-            Decision.Denied no = (Decision.Denied) d;
-            switch (no.reason()) {
-                case UNKNOWN_SERVICE -> throw new ApiError(404, "unknown_service", no.sentence());
-                case SHUTDOWN -> throw new ApiError(503, "shutting_down", no.sentence());
-                default -> {
-                    Map<String, Object> extra = new LinkedHashMap<>();
-                    extra.put("reason", no.reason().label());
-                    extra.put("shortfallBytes", no.shortfallBytes());
-                    extra.put("inTheWay", no.inTheWay().stream().map(l -> l.id().value()).toList());
-                    throw new ApiError(409, "insufficient_vram", no.sentence(), extra);
+                // Withdraw; but the grant may have come in the meantime: then it is answered, not lost.
+                outcome = withdraw(a);
+                if (!(outcome instanceof Decision.Admitted) && !(outcome instanceof Decision.AdmittedAfterPreemption)) {
+                    ledgerChanged.run();
+                    throw new ApiError(429, "too_many_waiting", MAX_WAITING
+                            + " requests are already waiting; ask again later");
+                }
+            } else {
+                try {
+                    outcome = awaitOutcome(a, request.maxWait().plus(longestEviction).plus(ANSWER_SLACK),
+                            ex::clientGone);
+                } finally {
+                    waiting.release();
                 }
             }
         }
+        ledgerChanged.run();
+        return answer(outcome);
     }
 
-    private static Map<String, Object> admitted(Lease lease, List<Lease> victims, String sentence) {
+    /**
+     * Waits for the outcome, looking every {@value #CLIENT_CHECK_MS} ms whether the client left; a
+     * client gone or the limit passed withdraws the request (whose outcome may still be a grant
+     * that came first: the caller answers it, and a grant nobody receives is handed back).
+     */
+    private Decision.Final awaitOutcome(Admission a, Duration limit, BooleanSupplier clientGone) throws ApiError {
+        long end = System.nanoTime() + limit.toNanos();
+        CompletableFuture<Decision.Final> outcome = a.outcome();
+        while (true) {
+            long left = end - System.nanoTime();
+            if (left <= 0) {
+                return withdraw(a);
+            }
+            try {
+                return outcome.get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(CLIENT_CHECK_MS)),
+                        TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                if (clientGone.getAsBoolean()) {
+                    return withdraw(a);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return withdraw(a);
+            } catch (ExecutionException e) {
+                throw failed(e.getCause());
+            }
+        }
+    }
+
+    /** Cancels {@code a} and returns how it ended: cancelled, or decided before the cancel landed. */
+    private static Decision.Final withdraw(Admission a) throws ApiError {
+        a.cancel();
+        return join(a.outcome());
+    }
+
+    private ApiExchange.Response answer(Decision.Final d) throws ApiError {
+        if (d instanceof Decision.Admitted a) {
+            return granted(a.lease(), List.of(), d.sentence());
+        } else if (d instanceof Decision.AdmittedAfterPreemption a) {
+            return granted(a.lease(), a.victims(), d.sentence());
+        }
+        Decision.Denied no = (Decision.Denied) d;
+        switch (no.reason()) {
+            case UNKNOWN_SERVICE -> throw new ApiError(404, "unknown_service", no.sentence());
+            case SHUTDOWN -> throw new ApiError(503, "shutting_down", no.sentence());
+            default -> {
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("reason", no.reason().label());
+                extra.put("shortfallBytes", no.shortfallBytes());
+                extra.put("inTheWay", no.inTheWay().stream().map(l -> l.id().value()).toList());
+                throw new ApiError(409, "insufficient_vram", no.sentence(), extra);
+            }
+        }
+    }
+
+    /** 201 with the lease; should the client be gone before it is written, the lease goes back. */
+    private ApiExchange.Response granted(Lease lease, List<Lease> victims, String sentence) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("lease", LeaseJson.of(lease));
         m.put("preempted", victims.stream().map(v -> v.id().value()).toList());
         m.put("message", sentence);
-        return m;
+        return ApiExchange.Response.json(201, json(m)).onUndelivered(() -> handBack(lease));
     }
 
-    private void releaseHolder(HttpExchange ex) throws IOException, ApiError {
-        String holder = queryParameter(ex.getRequestURI().getRawQuery(), "holder");
+    private void handBack(Lease lease) {
+        DaemonLog.info("lease " + lease.id() + " (" + lease.service() + ") was granted to a client that left before "
+                + "the answer: released");
+        ledger.release(lease.id()).whenComplete((released, failure) -> {
+            if (failure != null) {
+                DaemonLog.warn("releasing lease " + lease.id() + " of a client that left failed", failure);
+            }
+            ledgerChanged.run();
+        });
+    }
+
+    private ApiExchange.Response releaseHolder(ApiExchange.Request ex) throws ApiError {
+        String holder = queryParameter(ex.rawQuery(), "holder");
         if (holder == null || holder.isBlank()) {
             throw ApiError.badRequest("DELETE /v1/leases needs ?holder=ID (or use DELETE /v1/leases/{id})");
         }
+        Optional<String> problem = HolderNames.problem(holder);
+        if (problem.isPresent()) {
+            throw ApiError.badRequest("holder " + problem.get());
+        }
         join(ledger.releaseHolder(holder));
         ledgerChanged.run();
-        noContent(ex);
+        return ApiExchange.Response.noContent();
     }
 
     private static LeaseId leaseId(String text) throws ApiError {
         try {
             return LeaseId.parse(text);
         } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest("not a lease id: '" + text + "' (expected a positive number)");
+            throw ApiError.badRequest("not a lease id: '" + printable(text) + "' (expected a positive number)");
         }
     }
 
-    private static String queryParameter(String rawQuery, String name) {
+    private static String queryParameter(String rawQuery, String name) throws ApiError {
         if (rawQuery == null) {
             return null;
         }
-        for (String pair : rawQuery.split("&")) {
-            int eq = pair.indexOf('=');
-            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-            if (k.equals(name)) {
-                return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+        try {
+            for (String pair : rawQuery.split("&")) {
+                int eq = pair.indexOf('=');
+                String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                if (k.equals(name)) {
+                    return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                }
             }
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("malformed query: " + printable(e.getMessage()));
         }
         return null;
     }
 
-    private static ApiError notAllowed(HttpExchange ex, String allow) {
-        ex.getResponseHeaders().set("Allow", allow);
-        return new ApiError(405, "method_not_allowed", ex.getRequestMethod() + " is not allowed here (allowed: "
-                + allow + ")");
+    private static ApiError notAllowed(String method, String allow) {
+        return new ApiError(405, "method_not_allowed", printable(method) + " is not allowed here (allowed: "
+                + allow + ")").withHeader("Allow", allow);
     }
 
-    /**
-     * The request body, at most {@link #MAX_BODY_BYTES}; 413 beyond. The body is read up to the
-     * limit even when Content-Length already says it is too large, so that the server can drain
-     * the rest and the client reads a clean 413 instead of a reset connection (the JDK server
-     * drains up to 64 KiB more); only an absurd length is refused unread.
-     */
-    private static byte[] body(HttpExchange ex) throws IOException, ApiError {
-        String length = ex.getRequestHeaders().getFirst("Content-Length");
-        if (length != null) {
-            try {
-                if (Long.parseLong(length.strip()) > 16L * MAX_BODY_BYTES) {
-                    throw tooLarge();
-                }
-            } catch (NumberFormatException e) {
-                throw ApiError.badRequest("Content-Length is not a number");
-            }
-        }
-        InputStream in = ex.getRequestBody();
-        byte[] b = in.readNBytes(MAX_BODY_BYTES + 1);
-        if (b.length > MAX_BODY_BYTES) {
-            throw tooLarge();
-        }
-        return b;
+    private static String printable(String s) {
+        return LeaseRequestParser.printable(s);
     }
 
-    private static ApiError tooLarge() {
-        return new ApiError(413, "body_too_large", "the request body is larger than " + MAX_BODY_BYTES + " bytes");
-    }
-
-    private static <T> T join(java.util.concurrent.CompletableFuture<T> f) throws ApiError {
+    private static <T> T join(CompletableFuture<T> f) throws ApiError {
         try {
             return f.get(ANSWER_SLACK.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -352,17 +367,23 @@ public final class ApiServer implements AutoCloseable {
         return new ApiError(500, "journal_failed", "the lease could not be stored durably; see the agent's log");
     }
 
-    private static void noContent(HttpExchange ex) throws IOException {
-        ex.sendResponseHeaders(204, -1);
+    private static ApiExchange.Response ok(Map<String, Object> body) {
+        return ApiExchange.Response.json(200, json(body));
     }
 
-    private static void send(HttpExchange ex, int status, Map<String, Object> body) throws IOException {
-        byte[] bytes = WRITER.asBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
+    static ApiExchange.Response errorResponse(ApiError e) {
+        ApiExchange.Response r = ApiExchange.Response.json(e.status(), json(e.body()));
+        for (Map.Entry<String, String> h : e.headers().entrySet()) {
+            r = r.withHeader(h.getKey(), h.getValue());
+        }
+        return r;
+    }
+
+    static byte[] json(Map<String, Object> body) {
+        try {
+            return WRITER.asBytes(body);
+        } catch (IOException e) {
+            throw new IllegalStateException("writing JSON to memory failed", e);
         }
     }
 }

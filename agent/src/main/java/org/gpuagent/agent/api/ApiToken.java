@@ -20,6 +20,8 @@ import java.util.Set;
  */
 public final class ApiToken {
     public static final String FILE_NAME = "api-token";
+    /** 32 hex digits: 128 bits. */
+    public static final int MIN_CHARACTERS = 32;
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
     private final byte[] token;
@@ -54,11 +56,32 @@ public final class ApiToken {
         return read(stateDir);
     }
 
-    /** Reads an existing token (the CLI side). */
+    /**
+     * Reads an existing token (the CLI side, and the daemon after {@link #loadOrCreate}). A token
+     * must be at least {@value #MIN_CHARACTERS} printable ASCII characters without spaces: 128 bits
+     * even written in hex (the agent's own are 64 hex digits, 256 bits); a shorter one is refused,
+     * as guessable.
+     *
+     * @throws IOException unreadable, or not a token; the message names the file and what to do
+     */
     public static ApiToken read(Path stateDir) throws IOException {
-        String value = Files.readString(stateDir.resolve(FILE_NAME), StandardCharsets.US_ASCII).strip();
+        Path file = stateDir.resolve(FILE_NAME);
+        byte[] raw = Files.readAllBytes(file);
+        String value = new String(raw, StandardCharsets.ISO_8859_1).strip();
+        String fix = " (delete it, and the agent makes a new one at its next start)";
         if (value.isEmpty()) {
-            throw new IOException(stateDir.resolve(FILE_NAME) + " is empty");
+            throw new IOException(file + " is empty" + fix);
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c <= ' ' || c > '~') {
+                throw new IOException(file + " holds a character that a token may not have (only printable ASCII "
+                        + "without spaces)" + fix);
+            }
+        }
+        if (value.length() < MIN_CHARACTERS) {
+            throw new IOException(file + " holds a " + value.length() + "-character token; a token needs at least "
+                    + MIN_CHARACTERS + " characters (128 bits as hex)" + fix);
         }
         return new ApiToken(value);
     }

@@ -4,6 +4,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -26,6 +31,8 @@ import org.gpuagent.agent.notify.NotificationEvent;
 import org.gpuagent.agent.notify.SinkConfig;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.api.lowlevel.Parse;
+import org.snakeyaml.engine.v2.events.Event;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.Node;
@@ -55,6 +62,8 @@ public final class ConfigLoader {
 
     private static final Pattern SERVICE_NAME = Pattern.compile("^[a-z0-9][a-z0-9_-]{0,62}$");
     private static final long MAX_YAML_BYTES = 1 << 20;
+    /** Deepest nesting read; the configuration's own structure is four levels deep. */
+    static final int MAX_DEPTH = 64;
 
     private ConfigLoader() {
     }
@@ -66,7 +75,7 @@ public final class ConfigLoader {
                 throw new ConfigException(List.of(new ConfigProblem(file.toString(), 0, "",
                         "larger than 1 MiB; this is not a gpu-agent configuration")));
             }
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            text = utf8(Files.readAllBytes(file), file.toString());
         } catch (NoSuchFileException e) {
             throw new ConfigException(List.of(new ConfigProblem(file.toString(), 0, "", "no such file")));
         } catch (IOException e) {
@@ -95,12 +104,65 @@ public final class ConfigLoader {
         }
     }
 
+    /**
+     * {@code bytes} as UTF-8; invalid UTF-8 is one problem naming where the first bad byte is (line,
+     * column and byte offset), instead of the decoder's "Input length = 1".
+     */
+    static String utf8(byte[] bytes, String source) throws ConfigException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = decoder.decode(in, out, true);
+        if (r.isUnderflow()) {
+            r = decoder.flush(out);
+        }
+        if (r.isError()) {
+            int offset = in.position();
+            int line = 1;
+            int lineStart = 0;
+            for (int i = 0; i < offset; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            throw new ConfigException(List.of(new ConfigProblem(source, line, "", String.format(
+                    "not UTF-8: byte 0x%02X at column %d (byte offset %d) does not start or continue a character",
+                    bytes[offset] & 0xff, offset - lineStart + 1, offset))));
+        }
+        return out.flip().toString();
+    }
+
+    /**
+     * Refuses a document nested deeper than {@value #MAX_DEPTH} levels before composing it: the
+     * composer (and the walk over its nodes) recurse per level, and ~1,000 levels overflowed the
+     * stack into a 1,023-line trace. The parser's event stream is read without recursion.
+     */
+    private static void checkDepth(String yaml, LoadSettings settings, String source) throws ConfigException {
+        int depth = 0;
+        for (Event e : new Parse(settings).parseString(yaml)) {
+            Event.ID id = e.getEventId();
+            if (id == Event.ID.MappingStart || id == Event.ID.SequenceStart) {
+                if (++depth > MAX_DEPTH) {
+                    int line = e.getStartMark().map(m -> m.getLine() + 1).orElse(0);
+                    throw new ConfigException(List.of(new ConfigProblem(source, line, "",
+                            "nested deeper than " + MAX_DEPTH + " levels; a gpu-agent configuration is a few levels "
+                                    + "deep")));
+                }
+            } else if (id == Event.ID.MappingEnd || id == Event.ID.SequenceEnd) {
+                depth--;
+            }
+        }
+    }
+
     public static AgentConfig parse(String yaml, String source) throws ConfigException {
         List<ConfigProblem> problems = new ArrayList<>();
         Node root;
         try {
             LoadSettings settings = LoadSettings.builder().setLabel(source).setAllowDuplicateKeys(true)
                     .setMaxAliasesForCollections(10).build();
+            checkDepth(yaml, settings, source);
             root = new Compose(settings).composeString(yaml).orElse(null);
         } catch (MarkedYamlEngineException e) {
             int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);

@@ -3,7 +3,6 @@ package org.gpuagent.agent.daemon;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -28,6 +27,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 import org.gpuagent.agent.FailOpenRecord;
+import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
@@ -152,7 +152,7 @@ public final class Daemon implements AutoCloseable {
     private void startAll(Options o, InstantSource clock) throws StartupException {
         ApiToken token;
         try {
-            Files.createDirectories(stateDir);
+            StateDirectory.prepare(stateDir).ifPresent(DaemonLog::warn);
             token = ApiToken.loadOrCreate(stateDir, new SecureRandom());
         } catch (IOException e) {
             throw new StartupException("cannot use the state directory " + stateDir + ": " + DaemonLog.describe(e)
@@ -242,6 +242,12 @@ public final class Daemon implements AutoCloseable {
             throw new StartupException(oneLine(e), e);
         }
         opened.add(apiServer);
+        if (ApiServer.beyondLoopback(apiServer.address())) {
+            DaemonLog.warn("the API listens on " + hostPort(apiServer.address().getHostString(), apiServer.port())
+                    + ", beyond this host: whoever reaches it with the token in " + stateDir.resolve(ApiToken.FILE_NAME)
+                    + " can admit and release leases, and the token crosses the network in plain HTTP "
+                    + "(listen.api: 127.0.0.1:9849 keeps it local)");
+        }
 
         sampler.addListener(metrics.listener(attributor));
         sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness, observation -> publishLedger()));

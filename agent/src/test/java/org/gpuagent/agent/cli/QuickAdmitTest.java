@@ -28,7 +28,7 @@ class QuickAdmitTest {
 
     @BeforeEach
     void tokenButNoAgent() throws Exception {
-        Files.writeString(dir.resolve("api-token"), "abc\n");
+        Files.writeString(dir.resolve("api-token"), "0123456789abcdef".repeat(4) + "\n");
         // port 1 on loopback: nothing listens, the connection is refused at once
         env = Map.of("GPU_AGENT_STATE_DIR", dir.toString(), "GPU_AGENT_API", "127.0.0.1:1", "HOME", dir.toString());
     }

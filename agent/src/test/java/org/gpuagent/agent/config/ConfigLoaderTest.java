@@ -1,5 +1,7 @@
 package org.gpuagent.agent.config;
 
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.params.provider.ValueSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -163,5 +165,38 @@ class ConfigLoaderTest {
         assertEquals(java.util.Optional.empty(), ConfigLoader.parse("", "t.yaml").nvmlLibrary());
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("nvml-library: lib.so\n", "t.yaml"));
         assertTrue(e.getMessage().contains("t.yaml:1: nvml-library: \"lib.so\" must be an absolute path"), e.getMessage());
+    }
+
+    /** Issue 14: a configuration nested ~1,000 levels printed a 1,023-line stack trace. */
+    @ParameterizedTest
+    @ValueSource(ints = {ConfigLoader.MAX_DEPTH + 1, 1000, 100_000})
+    void deepNestingIsOneProblemNotAStackOverflow(int depth) {
+        for (String yaml : List.of("services: " + "[".repeat(depth) + "]".repeat(depth) + "\n",
+                "services: " + "{a: ".repeat(depth) + "1" + "}".repeat(depth) + "\n",
+                "x:\n" + "- ".repeat(Math.min(depth, 5000)) + "1\n")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(yaml, "deep.yaml"));
+            assertEquals(1, e.problems().size(), yaml.substring(0, 20) + ": " + e.problems());
+            assertTrue(e.problems().get(0).message().contains("nested deeper than " + ConfigLoader.MAX_DEPTH),
+                    e.problems().toString());
+            assertEquals(yaml.startsWith("x:") ? 2 : 1, e.problems().get(0).line());
+        }
+    }
+
+    /** Issue 14: invalid UTF-8 in the configuration was reported without its place. */
+    @Test
+    void invalidUtf8NamesItsLineColumnAndOffset(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("bad.yaml");
+        byte[] head = "device: 0\nservices:\n  frigate:\n    request: 1G".getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = java.util.Arrays.copyOf(head, head.length + 2);
+        bytes[head.length] = (byte) 0xC3;
+        bytes[head.length + 1] = (byte) 0x28;
+        Files.write(f, bytes);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f));
+        assertEquals(1, e.problems().size());
+        ConfigProblem p = e.problems().get(0);
+        assertEquals(4, p.line());
+        assertTrue(p.message().contains("not UTF-8: byte 0xC3 at column 16 (byte offset " + head.length + ")"),
+                p.toString());
+        assertTrue(p.toString().startsWith(f + ":4: "), p.toString());
     }
 }

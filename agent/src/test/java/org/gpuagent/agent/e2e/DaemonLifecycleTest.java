@@ -67,6 +67,37 @@ class DaemonLifecycleTest {
         }
     }
 
+    /**
+     * Issue 14, security defaults: run by hand under a wide umask the state directory was 0755; a
+     * 1-character token was accepted; nothing was said when the API listened beyond loopback.
+     */
+    @Test
+    void stateIsOwnerOnlyUnderAnyUmaskAWeakTokenIsRefusedAndAnOpenApiIsWarnedAbout() throws Exception {
+        Path state = dir.resolve("by-hand").resolve("state");
+        try (DaemonProcess d = DaemonProcess.startUnderUmask("000", state, List.of("--api-listen", "0.0.0.0:0"))) {
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state)));
+            assertEquals("rw-------", PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(state.resolve("api-token"))));
+            d.awaitLine(l -> l.contains("WARN the API listens on 0.0.0.0:" + d.apiPort + ", beyond this host"),
+                    Duration.ofSeconds(5));
+            assertEquals(200, d.api("GET", "/v1/status", null).statusCode());
+            d.stop();
+        }
+        Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (DaemonProcess d = DaemonProcess.start(state, List.of())) {
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state)));
+            assertTrue(d.logText().contains("was mode rwxr-xr-x; narrowed to rwx------"), d.logText());
+            assertFalse(d.logText().contains("beyond this host"), d.logText());
+            d.stop();
+        }
+        Files.writeString(state.resolve("api-token"), "x\n");
+        DaemonProcess weak = DaemonProcess.start(state, List.of(), Map.of(), false);
+        assertEquals(1, weak.awaitExit(Duration.ofSeconds(60)), weak.logText());
+        assertTrue(weak.logText().contains("holds a 1-character token; a token needs at least 32 characters"),
+                weak.logText());
+        assertNoStackTrace(weak.logText());
+    }
+
     @Test
     void failOpenAndFailClosedWithTheAgentStopped() throws Exception {
         Path state = dir.resolve("state");

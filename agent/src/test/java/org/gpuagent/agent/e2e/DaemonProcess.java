@@ -70,6 +70,17 @@ final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(Path stateDir, List<String> extra, Map<String, String> env, boolean awaitReady)
             throws IOException, InterruptedException {
+        return start(stateDir, extra, env, awaitReady, null);
+    }
+
+    /** As {@link #start(Path, List)}, the JVM started by a shell under {@code umask} (e.g. "000"). */
+    static DaemonProcess startUnderUmask(String umask, Path stateDir, List<String> extra)
+            throws IOException, InterruptedException {
+        return start(stateDir, extra, Map.of(), true, umask);
+    }
+
+    private static DaemonProcess start(Path stateDir, List<String> extra, Map<String, String> env, boolean awaitReady,
+            String umask) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("run", "--state-dir", stateDir.toString()));
         for (String listener : List.of("--metrics-listen", "--api-listen")) {
             if (!extra.contains(listener)) {
@@ -82,7 +93,13 @@ final class DaemonProcess implements AutoCloseable {
             args.add("sim");
         }
         args.addAll(extra);
-        ProcessBuilder pb = new ProcessBuilder(javaCommand(args)).redirectErrorStream(true);
+        List<String> cmd = javaCommand(args);
+        if (umask != null) {
+            List<String> shell = new ArrayList<>(List.of("sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""));
+            shell.addAll(cmd);
+            cmd = shell;
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove("JOURNAL_STREAM");
         pb.environment().putAll(env);
         DaemonProcess d = new DaemonProcess(pb.start(), stateDir);
