@@ -40,12 +40,8 @@ final class DurableFile {
         all.add(StandardOpenOption.CREATE);
         all.add(StandardOpenOption.WRITE);
         FileChannel ch = files.open(file, all, CREATE_OWNER_ONLY);
-        try {
-            Files.setPosixFilePermissions(file, OWNER_ONLY);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
+        // Our own file, just opened for writing: this fails only on a file system without modes.
+        Files.setPosixFilePermissions(file, OWNER_ONLY);
         return ch;
     }
 

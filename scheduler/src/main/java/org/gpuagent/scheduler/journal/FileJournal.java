@@ -109,11 +109,8 @@ public final class FileJournal implements Journal {
 
         /** 4 MiB between snapshots; retries after 250 ms, then up to every 5 s. */
         public static Options defaults() {
-            return new Options(4L << 20, r -> {
-                Thread t = new Thread(r, "gpu-agent-journal-sync");
-                t.setDaemon(true);
-                return t;
-            }, Optional.empty(), Duration.ofMillis(250), Duration.ofSeconds(5), FileChannel::open);
+            return new Options(4L << 20, daemonThreads("gpu-agent-journal-sync"), Optional.empty(),
+                    Duration.ofMillis(250), Duration.ofSeconds(5), FileChannel::open);
         }
 
         public Options withCompactionThreshold(long bytes) {
@@ -133,18 +130,26 @@ public final class FileJournal implements Journal {
     private record Chunk(byte[] bytes, List<JournalRecord> records) {
     }
 
+    /** Daemon threads: the journal never keeps the JVM alive (the agent closes it at shutdown). */
+    static ThreadFactory daemonThreads(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
     private final Path dir;
     private final Path file;
     private final Options options;
     private final InstantSource clock;
     private final RecoveredLedger recovered;
     private final FileChannel lockChannel;
-    private final FileLock lock;
     private final List<Runnable> healthListeners = new CopyOnWriteArrayList<>();
 
     // Writer side (the ledger's single writer): records gather here until commit().
     private final FrameBuffer out = new FrameBuffer(4096);
-    private final List<JournalRecord> outRecords = new ArrayList<>();
+    private List<JournalRecord> outRecords = new ArrayList<>();
     private final List<Object> items = new ArrayList<>();
     private final List<Durability> callbacks = new ArrayList<>();
     private long bytesSinceSnapshot;
@@ -155,9 +160,9 @@ public final class FileJournal implements Journal {
     private List<Object> pendingItems = new ArrayList<>();
     private List<Durability> pendingCallbacks = new ArrayList<>();
     private boolean retryDue;
-    private boolean closing;
+    private volatile boolean closing;
     private boolean closed;
-    private Timers.Cancellable retryTimer;
+    private volatile Timers.Cancellable retryTimer;
     private ScheduledThreadPoolExecutor ownTimerThread;
 
     // Sync thread side.
@@ -172,7 +177,7 @@ public final class FileJournal implements Journal {
     private final Thread syncThread;
 
     private FileJournal(Path dir, Options options, InstantSource clock, RecoveredLedger recovered,
-            LeaseIdReservation ids, FileChannel lockChannel, FileLock lock, FileChannel channel) {
+            LeaseIdReservation ids, FileChannel lockChannel, FileChannel channel) {
         this.dir = dir;
         this.file = dir.resolve(FILE_NAME);
         this.options = options;
@@ -180,10 +185,8 @@ public final class FileJournal implements Journal {
         this.recovered = recovered;
         this.ids = ids;
         this.lockChannel = lockChannel;
-        this.lock = lock;
         this.channel = channel;
-        this.image = new JournaledLeases();
-        image.apply(new JournalRecord.Snapshot(recovered.nextLeaseId(), recovered.leases()));
+        this.image = new JournaledLeases(new JournalRecord.Snapshot(recovered.nextLeaseId(), recovered.leases()));
         this.syncThread = options.syncThreads().newThread(this::syncLoop);
     }
 
@@ -234,14 +237,11 @@ public final class FileJournal implements Journal {
             writeSnapshotFile(options.files(), dir, new JournalRecord.Snapshot(recovered.nextLeaseId(),
                     recovered.leases()));
             FileChannel channel = openForAppend(options.files(), file);
-            FileJournal journal = new FileJournal(dir, options, clock, recovered, ids, lockChannel, lock, channel);
+            FileJournal journal = new FileJournal(dir, options, clock, recovered, ids, lockChannel, channel);
             journal.syncThread.start();
             return journal;
         } catch (IOException | RuntimeException e) {
-            if (lock != null) {
-                lock.release();
-            }
-            lockChannel.close();
+            lockChannel.close(); // and with it the lock
             throw e;
         }
     }
@@ -284,7 +284,7 @@ public final class FileJournal implements Journal {
 
     private static void writeSnapshotFile(FileOpener files, Path dir, JournalRecord.Snapshot snapshot)
             throws IOException {
-        FrameBuffer buf = new FrameBuffer(256 + snapshot.leases().size() * 96);
+        FrameBuffer buf = new FrameBuffer(4096);
         JournalCodec.writeHeader(buf);
         JournalCodec.writeFrame(buf, snapshot);
         DurableFile.replace(files, dir.resolve(FILE_NAME), dir.resolve(FILE_NAME + COMPACTING_SUFFIX),
@@ -347,9 +347,9 @@ public final class FileJournal implements Journal {
 
     private void moveBufferToItems() {
         if (out.size() > 0) {
-            items.add(new Chunk(out.toByteArray(), List.copyOf(outRecords)));
+            items.add(new Chunk(out.toByteArray(), outRecords));
             out.reset();
-            outRecords.clear();
+            outRecords = new ArrayList<>();
         }
     }
 
@@ -406,10 +406,9 @@ public final class FileJournal implements Journal {
                 handoff.unlock();
             }
             for (Object item : batch) {
+                // A compaction's snapshot was made from the state these records add up to: nothing to apply.
                 if (item instanceof Chunk c) {
                     c.records().forEach(image::apply);
-                } else {
-                    image.apply((JournalRecord.Snapshot) item);
                 }
             }
             if (health.writable()) {
@@ -465,7 +464,7 @@ public final class FileJournal implements Journal {
 
     /** A write or sync failed: stop appending to a file that cannot be trusted, and retry later. */
     private void failed(Exception e) {
-        String problem = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String problem = Objects.requireNonNullElse(e.getMessage(), e.toString());
         boolean first = health.writable();
         health = new Health(false, health.failedWrites() + 1, Optional.of(problem));
         if (first) {
@@ -509,26 +508,17 @@ public final class FileJournal implements Journal {
         healthChanged();
     }
 
+    /** On the sync thread. A retry that slips past close() only finds the loop gone. */
     private void scheduleRetry() {
-        handoff.lock();
-        try {
-            if (closing) {
-                return;
-            }
+        if (!closing) {
             Timers timers = options.retryTimers().orElseGet(this::ownTimers);
             retryTimer = timers.schedule(clock.instant().plus(retryDelay), this::retryNow);
-        } finally {
-            handoff.unlock();
         }
     }
 
-    private Timers ownTimers() {
+    private synchronized Timers ownTimers() {
         if (ownTimerThread == null) {
-            ownTimerThread = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "gpu-agent-journal-retry");
-                t.setDaemon(true);
-                return t;
-            });
+            ownTimerThread = new ScheduledThreadPoolExecutor(1, daemonThreads("gpu-agent-journal-retry"));
         }
         return new ScheduledExecutorTimers(ownTimerThread, clock);
     }
@@ -602,11 +592,12 @@ public final class FileJournal implements Journal {
             closed = true;
             closing = true;
             work.signal();
-            if (retryTimer != null) {
-                retryTimer.cancel();
-            }
         } finally {
             handoff.unlock();
+        }
+        Timers.Cancellable pending = retryTimer;
+        if (pending != null) {
+            pending.cancel();
         }
         boolean interrupted = false;
         while (syncThread.isAlive()) {
@@ -616,21 +607,19 @@ public final class FileJournal implements Journal {
                 interrupted = true;
             }
         }
-        if (ownTimerThread != null) {
-            ownTimerThread.shutdownNow();
+        synchronized (this) {
+            if (ownTimerThread != null) {
+                ownTimerThread.shutdownNow();
+            }
         }
         try {
             if (channel != null) {
                 channel.close();
             }
         } finally {
-            try {
-                lock.release();
-            } finally {
-                lockChannel.close();
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
+            lockChannel.close(); // and with it the lock
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
         Health h = health;

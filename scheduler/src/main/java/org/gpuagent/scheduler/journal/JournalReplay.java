@@ -69,16 +69,17 @@ final class JournalReplay {
         if (version != JournalCodec.VERSION) {
             return new UnsupportedVersion(version);
         }
-        if (closedLength.isPresent() && closedLength.getAsLong() != data.length) {
-            long closed = closedLength.getAsLong();
-            return new Corrupt(Math.min(closed, data.length), "it is " + data.length + " bytes long, but the agent"
-                    + " closed it cleanly at " + closed + " bytes" + (data.length < closed
-                    ? ": everything from byte " + data.length + " on is missing"
-                    : ": " + (data.length - closed) + " bytes were added after that"));
+        long closed = closedLength.orElse(data.length);
+        String shouldBe = "it is " + data.length + " bytes long, but the agent closed it cleanly at " + closed + " bytes";
+        if (closed > data.length) {
+            return new Corrupt(data.length, shouldBe + ": everything from byte " + data.length + " on is missing");
+        }
+        if (closed < data.length) {
+            return new Corrupt(closed, shouldBe + ": " + (data.length - closed) + " bytes were added after that");
         }
 
         List<String> warnings = new ArrayList<>();
-        JournaledLeases leases = new JournaledLeases();
+        JournaledLeases leases = null;
         int offset = JournalCodec.HEADER_BYTES;
         int index = 0;
         while (offset < data.length) {
@@ -134,14 +135,18 @@ final class JournalReplay {
             if (wrong != null) {
                 return new Corrupt(offset, where + " " + wrong);
             }
-            String ignored = leases.apply(record);
-            if (ignored != null) {
-                warnings.add(where + " " + ignored + "; ignored");
+            if (leases == null) {
+                leases = new JournaledLeases((JournalRecord.Snapshot) record);
+            } else {
+                String ignored = leases.apply(record);
+                if (ignored != null) {
+                    warnings.add(where + " " + ignored + "; ignored");
+                }
             }
             offset = bodyStart + length;
             index++;
         }
-        if (index == 0) {
+        if (leases == null) {
             return new Corrupt(JournalCodec.HEADER_BYTES, "it ends after its header, without the snapshot the file"
                     + " was created with");
         }

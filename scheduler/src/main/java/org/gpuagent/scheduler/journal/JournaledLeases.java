@@ -20,29 +20,30 @@ import org.gpuagent.scheduler.LeaseState;
  */
 final class JournaledLeases {
     private final Map<LeaseId, Lease> leases = new LinkedHashMap<>();
-    private long nextLeaseId = 1;
+    private long nextLeaseId;
+
+    /** What a journal that starts with {@code snapshot} holds. */
+    JournaledLeases(JournalRecord.Snapshot snapshot) {
+        for (Lease l : snapshot.leases()) {
+            leases.put(l.id(), l);
+        }
+        nextLeaseId = snapshot.nextLeaseId();
+    }
 
     long nextLeaseId() {
         return nextLeaseId;
     }
 
-    boolean holds(LeaseId id) {
-        return leases.containsKey(id);
-    }
-
     /**
-     * Applies one record.
+     * Applies one record that follows the snapshot.
      *
      * @return why the record changed nothing (an eviction or release of a lease that is not
      *         counted), or null when it applied
+     * @throws IllegalArgumentException for a snapshot: only the first record is one
      */
     String apply(JournalRecord record) {
-        if (record instanceof JournalRecord.Snapshot s) {
-            leases.clear();
-            for (Lease l : s.leases()) {
-                leases.put(l.id(), l);
-            }
-            nextLeaseId = s.nextLeaseId();
+        if (record instanceof JournalRecord.Snapshot) {
+            throw new IllegalArgumentException("a snapshot only starts a journal");
         } else if (record instanceof JournalRecord.Granted g) {
             leases.put(g.lease().id(), g.lease());
             nextLeaseId = Math.max(nextLeaseId, g.lease().id().value() + 1);

@@ -10,7 +10,10 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -28,6 +31,8 @@ public final class FaultyDisk implements FileOpener {
     private final AtomicReference<String> failingFile = new AtomicReference<>();
     private volatile boolean syncFails;
     private final AtomicLong writes = new AtomicLong();
+    private final AtomicInteger open = new AtomicInteger();
+    private final List<String> events = new ArrayList<>();
 
     /** From now on, {@code bytes} more bytes fit (0: full). */
     public void spaceLeft(long bytes) {
@@ -55,10 +60,34 @@ public final class FaultyDisk implements FileOpener {
         return writes.get();
     }
 
+    /** Channels opened and not closed yet. */
+    public int openChannels() {
+        return open.get();
+    }
+
+    /**
+     * What reached the disk since the last call, in order: "write NAME" for each write that
+     * stored bytes (one per file in a row), "sync NAME" for each fsync (NAME is the directory's own
+     * name for a directory).
+     */
+    public synchronized List<String> events() {
+        List<String> e = List.copyOf(events);
+        events.clear();
+        return e;
+    }
+
+    private synchronized void event(String e) {
+        if (events.isEmpty() || !events.get(events.size() - 1).equals(e) || !e.startsWith("write ")) {
+            events.add(e);
+        }
+    }
+
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
             throws IOException {
-        return new Channel(FileChannel.open(path, options, attributes), path.getFileName().toString());
+        FileChannel real = FileChannel.open(path, options, attributes);
+        open.incrementAndGet();
+        return new Channel(real, path.getFileName().toString());
     }
 
     private final class Channel extends FileChannel {
@@ -81,6 +110,7 @@ public final class FaultyDisk implements FileOpener {
                 throw new IOException(NO_SPACE);
             }
             writes.incrementAndGet();
+            event("write " + name);
             if (src.remaining() <= left) {
                 int n = real.write(src);
                 spaceLeft.addAndGet(-n);
@@ -100,6 +130,7 @@ public final class FaultyDisk implements FileOpener {
                 throw new IOException(IO_ERROR);
             }
             real.force(metaData);
+            event("sync " + name);
         }
 
         @Override
@@ -176,6 +207,7 @@ public final class FaultyDisk implements FileOpener {
 
         @Override
         protected void implCloseChannel() throws IOException {
+            open.decrementAndGet();
             real.close();
         }
     }

@@ -37,9 +37,18 @@ class JournalCodecTest {
     @ParameterizedTest(name = "string {index}")
     @ValueSource(strings = {"", "systemd:ollama.service", "ünïcödé", "\u0800\uffff\u07ff\u0080\u007f", "emoji 😀 𝄞",
         "lone high \ud800", "lone low \udc00 in the middle", "\udbff", "reversed \udc00\ud800", "nul \u0000 inside",
-        "high then supplementary \ud800😀", "\ud800\ud800\udc00"})
+        "high then supplementary \ud800😀", "\ud800\ud800\udc00", "plane 14 \udb40\udc41 and the last \udbff\udfff"})
     void everyStringComesBackIdentical(String s) throws Exception {
         assertEquals(s, roundTrip(s));
+    }
+
+    @Test
+    void aLongStringKeepsItsLength() throws Exception {
+        String s = "ü".repeat(200) + "x";
+        assertEquals(s, roundTrip(s));
+        FrameBuffer b = new FrameBuffer(8);
+        b.putString(s);
+        assertEquals(401, ByteBuffer.wrap(b.toByteArray()).getShort());
     }
 
     @Test
@@ -130,7 +139,7 @@ class JournalCodecTest {
 
     @Test
     void everyRecordTypeRoundTrips() throws Exception {
-        Lease evicting = new Lease(new LeaseId(7), "ollama", 5, Optional.empty(), List.of(1L, 2L, 3L), T,
+        Lease evicting = new Lease(new LeaseId(7), "ollama", 5L << 30, Optional.empty(), List.of(1L, 2L, 1L << 40), T,
                 LeaseState.EVICTING, Optional.of(T.plusNanos(123_456_789)));
         List<JournalRecord> all = List.of(
                 new JournalRecord.Snapshot(9, List.of(evicting, JournalReplayTest.lease(8, "h"))),
@@ -158,6 +167,9 @@ class JournalCodecTest {
         "030000000000000001000000000000000000000000 00 | 1 unexpected bytes after a record of type 3",
         "0100000000000000020000000a | snapshot claims 10 leases",
         "010000000000000002ffffffff | snapshot claims -1 leases",
+        "010000000000000002 00000003 00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+            + "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 | snapshot"
+            + " claims 3 leases",
         "0200000000000000010001610000000000000001 02 | bad holder flag 2",
         "0200000000000000010001610000000000000001 00 0000 0000000000000000 00000000 02 | bad lease state 2",
         "0200000000000000000001610000000000000001 00 0000 0000000000000000 00000000 00 | lease id must be positive, got 0",

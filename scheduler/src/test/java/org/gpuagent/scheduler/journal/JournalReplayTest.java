@@ -3,6 +3,7 @@ package org.gpuagent.scheduler.journal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
@@ -248,6 +249,42 @@ class JournalReplayTest {
         assertEquals(last, c.offset());
         assertEquals("record 6 at byte " + last + " claims " + (length + 64) + " bytes, but its checksum matches the "
                 + length + " bytes that follow: its length changed after it was written", c.reason());
+    }
+
+    @Test
+    void aZeroLengthBeforeOtherBytesIsDamage() {
+        List<Integer> starts = new ArrayList<>();
+        byte[] data = encode(records(), starts);
+        int at = starts.get(4);
+        java.nio.ByteBuffer.wrap(data).putInt(at, 0);
+        assertEquals("record 5 at byte " + at + " claims an impossible length of 0 bytes", corruptEitherWay(data).reason());
+    }
+
+    /** The one valid record after the damaged one ends exactly at the end of the file. */
+    @Test
+    void aLengthRunningPastTheEndWithOnlyTheLastRecordAfterItIsDamage() {
+        List<Integer> starts = new ArrayList<>();
+        byte[] data = encode(records(), starts);
+        int at = starts.get(4);
+        java.nio.ByteBuffer.wrap(data).putInt(at, data.length);
+        assertEquals(at, corruptEitherWay(data).offset());
+    }
+
+    @Test
+    void recoveredLeasesComeInIdOrderWhateverTheSnapshotsOrder() {
+        List<JournalRecord> rs = List.of(new JournalRecord.Snapshot(9, List.of(lease(5, "e"), lease(2, "b"),
+                lease(7, "g"))), new JournalRecord.Granted(lease(9, "i")));
+        assertEquals(List.of(2L, 5L, 7L, 9L), ids(recovered(encode(rs, new ArrayList<>()))));
+    }
+
+    @Test
+    void aSnapshotMayOnlyHoldCountedLeasesBelowItsNextId() {
+        assertThrows(IllegalArgumentException.class, () -> new JournalRecord.Snapshot(5, List.of(lease(5, "x"))));
+        assertThrows(IllegalArgumentException.class, () -> new JournalRecord.Snapshot(9, List.of(new Lease(
+                new LeaseId(5), "s", 1, Optional.empty(), List.of(), T, LeaseState.RELEASED, Optional.empty()))));
+        assertEquals(1, new JournalRecord.Snapshot(6, List.of(lease(5, "x"))).leases().size());
+        assertThrows(IllegalArgumentException.class, () -> new JournalRecord.Granted(new Lease(new LeaseId(1), "s", 1,
+                Optional.empty(), List.of(), T, LeaseState.EVICTING, Optional.of(T))));
     }
 
     @Test
