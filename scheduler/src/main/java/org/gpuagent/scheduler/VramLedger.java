@@ -682,7 +682,7 @@ final class VramLedger {
             p.first.completeExceptionally(failure);
             p.outcome.completeExceptionally(failure);
         });
-        drain();
+        // No drain: the journal is not writable now, and it drains when it is again.
     }
 
     private void deny(Pending p, Decision.Reason reason, long shortfall, List<Lease> inTheWay, String sentence,
@@ -1039,10 +1039,5 @@ final class VramLedger {
 
     private void emit(LedgerEvent e) {
         events.accept(Objects.requireNonNull(e));
-    }
-
-    /** For tests: the holder-group count, to check groups are cleaned up. */
-    int groupCount() {
-        return holderGroups.size();
     }
 }

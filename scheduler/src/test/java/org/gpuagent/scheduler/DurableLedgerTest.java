@@ -69,6 +69,46 @@ class DurableLedgerTest {
         }
     }
 
+    /** Every way a lease stops being counted is journaled: by holder, by eviction, by reclamation. */
+    @Test
+    void releasesByHolderEvictionsAndReclamationsSurviveARestart() throws Exception {
+        Lease kept;
+        try (AdmissionController c = open(FileJournal.Options.defaults())) {
+            admitted(c, "jellyfin", 512 * MIB, "oci:gone");
+            assertEquals(1, (int) await(c.releaseHolder("oci:gone")));
+            admitted(c, "ollama", 2 * GIB, "o");
+            kept = admitted(c, "frigate", GIB, "f");
+            Admission more = c.request(AdmissionRequest.of("frigate").withBytes(GIB + 512 * MIB).withHolder("f2"));
+            assertInstanceOf(Decision.Queued.class, await(more.firstDecision()));
+            time.advance(Duration.ofSeconds(1));
+            await(c.observe(Observation.builder(time.instant(), 4 * GIB).holder("frigate", "f", GIB).build()));
+            Lease f2 = assertInstanceOf(Decision.AdmittedAfterPreemption.class, await(more.outcome())).lease();
+            time.advance(Duration.ofSeconds(1));
+            Observation f2Gone = Observation.builder(time.instant(), 4 * GIB).holder("frigate", "f", GIB)
+                    .alive("f").build();
+            await(c.observe(f2Gone));
+            time.advance(Duration.ofMinutes(1));
+            await(c.observe(Observation.builder(time.instant(), 4 * GIB).holder("frigate", "f", GIB).alive("f")
+                    .build()));
+            assertTrue(c.view().lease(f2.id()).isEmpty(), "reclaimed: its holder is gone");
+        }
+        try (AdmissionController c = open(FileJournal.Options.defaults())) {
+            assertEquals(List.of(kept), c.view().leases());
+        }
+    }
+
+    @Test
+    void compactionKeepsTheJournalSmall() throws Exception {
+        FileJournal.Options small = FileJournal.Options.defaults().withCompactionThreshold(4096);
+        try (AdmissionController c = open(small)) {
+            for (int i = 0; i < 300; i++) {
+                assertTrue(await(c.release(admitted(c, "immich", MIB, "h" + i).id())));
+            }
+        }
+        assertTrue(Files.size(dir.resolve(FileJournal.FILE_NAME)) < 3 * 4096,
+                "300 admissions and releases, yet " + Files.size(dir.resolve(FileJournal.FILE_NAME)) + " bytes");
+    }
+
     @Test
     void theControllerCompactsTheJournalAndReplayAgrees() throws Exception {
         FileJournal.Options small = FileJournal.Options.defaults().withCompactionThreshold(4096);
