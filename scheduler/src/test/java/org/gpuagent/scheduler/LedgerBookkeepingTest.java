@@ -268,6 +268,84 @@ class LedgerBookkeepingTest {
         };
     }
 
+    /** An evicting lease from the journal stays evicting: counted, waited for, gone only once its memory is. */
+    @Test
+    void anEvictingLeaseRecoveredFromTheJournalIsWaitedForNotPreemptedAgain() {
+        Instant t = Homelab.START;
+        Lease evicting = new Lease(new LeaseId(1), "ollama", 2 * GIB, Optional.of("o"), List.of(), t,
+                LeaseState.EVICTING, Optional.of(t));
+        VirtualTime time = new VirtualTime(t.plusSeconds(5));
+        AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
+                .zone(ZoneOffset.UTC).journal(holding(List.of(evicting))).build();
+        LedgerView.ServiceUsage u = c.view().service("ollama").orElseThrow();
+        assertEquals(List.of(2 * GIB, 0L, 1L), List.of(u.leasedBytes(), (long) u.activeLeases(),
+                (long) u.evictingLeases()));
+        Admission f = c.request(AdmissionRequest.of("frigate").withBytes(3 * GIB).withHolder("f"));
+        Decision.Queued q = assertInstanceOf(Decision.Queued.class, now(f.firstDecision()));
+        assertEquals(List.of(evicting), q.awaitedEvictions(), "its memory is on its way back: waited for");
+        now(c.observe(Observation.builder(time.instant(), 4 * GIB).holder("ollama", "o", 2 * GIB).build()));
+        assertTrue(c.view().lease(evicting.id()).isPresent(), "still using its memory: still evicting");
+        now(c.observe(Observation.builder(time.instant(), 4 * GIB).build()));
+        assertTrue(c.view().lease(evicting.id()).isEmpty());
+        assertInstanceOf(Decision.Admitted.class, now(f.outcome()));
+    }
+
+    @Test
+    void aRequestThatBreaksTheLedgerFailsAloneAndTheLedgerCarriesOn() {
+        VirtualTime time = new VirtualTime(Homelab.START);
+        boolean[] broken = {true};
+        Journal flaky = new Journal() {
+            private final Journal none = Journal.none();
+
+            @Override
+            public Health health() {
+                if (broken[0]) {
+                    broken[0] = false;
+                    throw new IllegalStateException("a bug");
+                }
+                return Health.WRITABLE;
+            }
+
+            @Override
+            public RecoveredLedger recovered() {
+                return none.recovered();
+            }
+
+            @Override
+            public void append(JournalRecord record) {
+            }
+
+            @Override
+            public void afterDurable(Durability callback) {
+                none.afterDurable(callback);
+            }
+
+            @Override
+            public void commit() {
+                none.commit();
+            }
+
+            @Override
+            public boolean wantsCompaction() {
+                return false;
+            }
+
+            @Override
+            public void compact(JournalRecord.Snapshot snapshot) {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time).journal(flaky)
+                .build();
+        Admission failed = c.request(AdmissionRequest.of("ollama").withBytes(GIB));
+        assertTrue(failed.firstDecision().isCompletedExceptionally());
+        assertTrue(failed.outcome().isCompletedExceptionally());
+        assertTrue(now(c.request(AdmissionRequest.of("ollama").withBytes(GIB)).outcome()).admitted());
+    }
+
     @Test
     void recoveredLeasesBeyondTheBudgetOrOfAServiceNoLongerConfiguredAreSaid() {
         Instant t = Homelab.START;

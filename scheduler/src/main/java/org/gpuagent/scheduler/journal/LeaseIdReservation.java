@@ -52,7 +52,7 @@ final class LeaseIdReservation {
      */
     void cover(long id) throws IOException {
         if (id > reservedThrough) {
-            long through = (id / BLOCK + 1) * BLOCK;
+            long through = (id + BLOCK - 1) / BLOCK * BLOCK;
             DurableFile.writeNumber(files, file, through);
             reservedThrough = through;
         }

@@ -102,6 +102,20 @@ class JournalFailureTest {
     }
 
     @Test
+    void aRecoveryReservesNoMoreLeaseIdsThanWereHandedOut() throws Exception {
+        FileJournal j = open();
+        commit(j, grant(LeaseIdReservation.BLOCK)).await();
+        disk.spaceLeft(0);
+        assertNotNull(commit(j, release(LeaseIdReservation.BLOCK)).failure);
+        nextChange();
+        disk.free();
+        time.advance(FIRST);
+        assertTrue(nextChange().writable());
+        j.close();
+        assertEquals(LeaseIdReservation.BLOCK + "\n", Files.readString(dir.resolve(FileJournal.IDS_NAME)));
+    }
+
+    @Test
     void retriesBackOffUpToTheLongestDelay() throws Exception {
         FileJournal j = open();
         disk.spaceLeft(0);
