@@ -35,6 +35,9 @@ class SchedulerValuesTest {
     @Test
     void requestsRefuseWhatCannotBeMeant() {
         assertThrows(IllegalArgumentException.class, () -> AdmissionRequest.of("a").withBytes(0));
+        assertEquals("pid must be positive, got 0", assertThrows(IllegalArgumentException.class,
+                () -> AdmissionRequest.of("a").withPids(List.of(0L))).getMessage());
+        assertEquals(List.of(1L), AdmissionRequest.of("a").withPids(List.of(1L)).pids());
         assertEquals(OptionalLong.of(1), AdmissionRequest.of("a").withBytes(1).bytes());
         assertEquals(Optional.of("h".repeat(512)), AdmissionRequest.of("a").withHolder("h".repeat(512)).holder());
         assertThrows(IllegalArgumentException.class, () -> AdmissionRequest.of("a").withHolder("h".repeat(513)));
@@ -66,9 +69,10 @@ class SchedulerValuesTest {
     @Test
     void observationsRefuseWhatCannotBeSeen() {
         assertThrows(IllegalArgumentException.class, () -> Observation.builder(START, 0).build());
-        assertThrows(IllegalArgumentException.class, () -> Observation.builder(START, GIB).holder("s", "h", -1)
-                .build());
-        assertThrows(IllegalArgumentException.class, () -> Observation.builder(START, GIB).service("s", -1).build());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Observation.builder(START, GIB)
+                .holder("s", "h", -1).used(GIB).build()).getMessage().contains("holder h"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Observation.builder(START, GIB)
+                .service("s", -1).used(GIB).build()).getMessage().contains("service s"));
         Observation o = Observation.builder(START, GIB).service("s", MIB).used(0).build();
         assertEquals(0, o.deviceUsedBytes(), "an explicit 0 is taken as given");
         assertEquals(MIB, Observation.builder(START, GIB).service("s", MIB).build().deviceUsedBytes(),
@@ -77,7 +81,8 @@ class SchedulerValuesTest {
 
     @Test
     void configurationsAndServicesRefuseWhatCannotWork() {
-        assertThrows(IllegalArgumentException.class, () -> new SchedulerConfig(0, OptionalLong.empty(), List.of()));
+        assertEquals("device total must be positive, got 0", assertThrows(IllegalArgumentException.class,
+                () -> new SchedulerConfig(0, OptionalLong.empty(), List.of())).getMessage());
         SchedulerConfig c = Homelab.config(4 * GIB, 0);
         assertEquals(Optional.of(Homelab.OLLAMA), c.service("ollama"));
         assertEquals(Optional.empty(), c.service("nope"));

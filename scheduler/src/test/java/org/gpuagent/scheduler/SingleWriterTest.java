@@ -92,6 +92,22 @@ class SingleWriterTest {
     }
 
     @Test
+    void anErrorWhilePublishingPropagatesAndStillReleasesTheWriter() {
+        boolean[] fail = {true};
+        SingleWriter w = new SingleWriter(overflow, 10, () -> {
+            if (fail[0]) {
+                fail[0] = false;
+                throw new AssertionError("publish");
+            }
+            return null;
+        });
+        assertThrows(AssertionError.class, () -> w.submit(() -> log.add("one")));
+        assertFalse(w.onWriter());
+        w.submit(() -> log.add("two"));
+        assertEquals(List.of("one", "two"), log);
+    }
+
+    @Test
     void aFailingPublicationOrCompletionIsLoggedAndTheWriterIsReleased() {
         List<String> runs = new ArrayList<>();
         int[] batches = {0};

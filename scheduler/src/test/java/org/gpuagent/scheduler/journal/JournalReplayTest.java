@@ -270,6 +270,31 @@ class JournalReplayTest {
         assertEquals(at, corruptEitherWay(data).offset());
     }
 
+    /** A write cut short, the file then extended with zeros (a file system that sized it first). */
+    @Test
+    void aRecordCutShortAndFollowedByZerosIsUnfinished() {
+        List<Integer> starts = new ArrayList<>();
+        byte[] full = encode(records(), starts);
+        int last = starts.get(starts.size() - 1);
+        byte[] data = Arrays.copyOf(Arrays.copyOf(full, last + 11), last + 11 + 12);
+        RecoveredLedger l = recovered(data);
+        assertEquals(List.of(2L, 3L), ids(l));
+        assertTrue(l.warnings().get(0).contains("the file ends inside it"), l.warnings().get(0));
+    }
+
+    /** Looking for valid records after a damaged one never reads past the end of the file. */
+    @Test
+    void theSearchForLaterRecordsStaysInsideTheFile() {
+        List<Integer> starts = new ArrayList<>();
+        byte[] data = encode(records(), starts);
+        int fifth = starts.get(4);
+        int last = starts.get(5);
+        java.nio.ByteBuffer.wrap(data).putInt(fifth, data.length);
+        java.nio.ByteBuffer.wrap(data).putInt(last, data.length - last - JournalCodec.FRAME_HEADER_BYTES + 4);
+        RecoveredLedger l = recovered(data);
+        assertEquals(List.of(1L, 2L, 3L), ids(l), "record 5 (the release of lease 1) unfinished, nothing valid after it");
+    }
+
     @Test
     void recoveredLeasesComeInIdOrderWhateverTheSnapshotsOrder() {
         List<JournalRecord> rs = List.of(new JournalRecord.Snapshot(9, List.of(lease(5, "e"), lease(2, "b"),
