@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -124,6 +125,11 @@ public final class GpuMetrics {
      */
     long generation() {
         return generation.get();
+    }
+
+    /** Why the agent is not healthy, for {@code /healthz}; empty when it is. */
+    public Optional<String> problem() {
+        return scheduler.problem();
     }
 
     /** Counts one scrape of /metrics ({@code nvgpu_scrapes_total}); called by {@link MetricsServer}. */

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
@@ -32,9 +33,11 @@ import java.util.zip.GZIPOutputStream;
  * blocked in the driver cannot block a scrape. A rendered body is reused by the scrapes that come
  * within {@code cacheMaxAge} (default 1 s) of it, as long as nothing was published in between; so
  * concurrent scrapers (two Prometheus servers, a dashboard) cost one render, and only the JVM's and
- * the timers' values can be that much older. {@code /healthz} says the agent process serves
- * (liveness); the GPU's state is in the metrics ({@code nvgpu_up}), because restarting the agent
- * does not bring a lost GPU back.
+ * the timers' values can be that much older. {@code /healthz} says the agent process serves:
+ * {@code 200 ok}, or {@code 503 unhealthy: <reason>} while the ledger journal cannot be written
+ * (the agent refuses admissions then, and recovers by itself when the disk can be written). The
+ * GPU's state is in the metrics ({@code nvgpu_up}), because restarting the agent does not bring a
+ * lost GPU back.
  *
  * <p>The agent starts it and closes it; requests are read and answered on daemon threads behind a
  * {@link SlowClientGuard}, so clients that send slowly cannot hold the threads that answer.
@@ -162,7 +165,8 @@ public final class MetricsServer implements AutoCloseable {
                 return;
             }
             if ("/healthz".equals(path)) {
-                text(exchange, 200, "ok\n");
+                Optional<String> problem = metrics.problem();
+                text(exchange, problem.isPresent() ? 503 : 200, problem.map(p -> "unhealthy: " + p).orElse("ok") + "\n");
                 return;
             }
             metrics.markScrape();

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import org.gpuagent.scheduler.Decision;
 
@@ -46,6 +47,7 @@ public final class SchedulerMetrics {
     private final Timer admissionTimer;
     private final CachedSeries view = new CachedSeries();
     private final Runnable changed;
+    private volatile Optional<String> problem = Optional.empty();
 
     SchedulerMetrics(PrometheusRegistry registry, List<String> services, Timer admissionTimer, Runnable changed) {
         this.services = Set.copyOf(services);
@@ -146,8 +148,19 @@ public final class SchedulerMetrics {
         }
         f.gauge("nvgpu_admission_queue_length", "Admission requests waiting in the queue.", null)
                 .add(Labels.EMPTY, v.queueLength());
+        f.gauge("nvgpu_journal_healthy", "1 while the ledger journal can be written; 0 from a failed write until "
+                + "a retry succeeds (admissions are refused meanwhile).", null)
+                .add(Labels.EMPTY, v.journal().healthy() ? 1 : 0);
+        f.counter("nvgpu_journal_write_failures", "Failed writes of the ledger journal, retries included (a full "
+                + "or failing disk).", null).add(Labels.EMPTY, v.journal().writeFailures());
         List<MetricSnapshot> built = f.build();
         view.set(built);
+        problem = v.journal().problem().map(p -> "the ledger journal cannot be written: " + p);
+    }
+
+    /** What makes the agent unhealthy ({@code /healthz} answers 503 with it), or empty. */
+    Optional<String> problem() {
+        return problem;
     }
 
     private String serviceLabel(String service) {

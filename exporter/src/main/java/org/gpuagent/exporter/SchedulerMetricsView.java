@@ -3,6 +3,7 @@ package org.gpuagent.exporter;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -15,8 +16,37 @@ import java.util.Set;
  * @param committedBytes C: Σ over leases of max(leased, observed) plus use no lease accounts for
  * @param services       every configured service, leased and observed, in configuration order
  * @param queueLength    requests waiting for admission
+ * @param journal        whether the ledger journal can be written ({@code nvgpu_journal_*}, and
+ *                       {@code /healthz})
  */
-public record SchedulerMetricsView(long budgetBytes, long committedBytes, List<ServiceVram> services, int queueLength) {
+public record SchedulerMetricsView(long budgetBytes, long committedBytes, List<ServiceVram> services, int queueLength,
+        Journal journal) {
+
+    /** A view with a writable journal that never failed. */
+    public SchedulerMetricsView(long budgetBytes, long committedBytes, List<ServiceVram> services, int queueLength) {
+        this(budgetBytes, committedBytes, services, queueLength, Journal.HEALTHY);
+    }
+
+    /**
+     * The ledger journal's health.
+     *
+     * @param healthy       it can store records (false from a failed write until a retry succeeds)
+     * @param writeFailures failed writes and retries since the agent started
+     * @param problem       why it is not healthy; present exactly when not
+     */
+    public record Journal(boolean healthy, long writeFailures, Optional<String> problem) {
+        public static final Journal HEALTHY = new Journal(true, 0, Optional.empty());
+
+        public Journal {
+            Objects.requireNonNull(problem, "problem");
+            if (healthy == problem.isPresent()) {
+                throw new IllegalArgumentException("a journal problem is given exactly when it is not healthy");
+            }
+            if (writeFailures < 0) {
+                throw new IllegalArgumentException("write failures must not be negative, got " + writeFailures);
+            }
+        }
+    }
 
     /**
      * One service's share.
@@ -45,6 +75,7 @@ public record SchedulerMetricsView(long budgetBytes, long committedBytes, List<S
         if (queueLength < 0) {
             throw new IllegalArgumentException("queue length must not be negative, got " + queueLength);
         }
+        Objects.requireNonNull(journal, "journal");
         services = List.copyOf(services);
         Set<String> seen = new HashSet<>();
         for (ServiceVram s : services) {

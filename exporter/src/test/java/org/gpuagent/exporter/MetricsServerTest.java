@@ -104,6 +104,13 @@ class MetricsServerTest {
         assertEquals(200, health.statusCode());
         assertEquals("ok\n", body(health));
         assertEquals(200, send("HEAD", "/healthz").statusCode());
+        scenario.metrics.publish(new SchedulerMetricsView(4000, 3000, java.util.List.of(), 0,
+                new SchedulerMetricsView.Journal(false, 1, java.util.Optional.of("No space left on device"))));
+        HttpResponse<byte[]> unhealthy = send("GET", "/healthz");
+        assertEquals(503, unhealthy.statusCode());
+        assertEquals("unhealthy: the ledger journal cannot be written: No space left on device\n", body(unhealthy));
+        scenario.metrics.publish(new SchedulerMetricsView(4000, 3000, java.util.List.of(), 0));
+        assertEquals(200, send("GET", "/healthz").statusCode());
         HttpResponse<byte[]> head = send("HEAD", "/metrics");
         assertEquals(200, head.statusCode());
         assertEquals(0, head.body().length);

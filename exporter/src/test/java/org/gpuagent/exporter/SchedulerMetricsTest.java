@@ -95,7 +95,30 @@ class SchedulerMetricsTest {
     }
 
     @Test
+    void theJournalsHealthIsAGaugeAndItsFailuresACounter() {
+        metrics.publish(new SchedulerMetricsView(4000, 3000, List.of(), 0, new SchedulerMetricsView.Journal(false, 3,
+                java.util.Optional.of("No space left on device"))));
+        Exposition e = scrape();
+        assertEquals(0, e.value("nvgpu_journal_healthy"));
+        assertEquals(3, e.value("nvgpu_journal_write_failures_total"));
+        assertEquals(java.util.Optional.of("the ledger journal cannot be written: No space left on device"),
+                metrics.problem());
+        metrics.publish(new SchedulerMetricsView(4000, 3000, List.of(), 0, new SchedulerMetricsView.Journal(true, 3,
+                java.util.Optional.empty())));
+        e = scrape();
+        assertEquals(1, e.value("nvgpu_journal_healthy"));
+        assertEquals(3, e.value("nvgpu_journal_write_failures_total"), "a counter: failures stay counted");
+        assertEquals(java.util.Optional.empty(), metrics.problem());
+    }
+
+    @Test
     void aBadViewIsRefusedWithAMessage() {
+        assertThrows(IllegalArgumentException.class, () -> new SchedulerMetricsView.Journal(true, 0,
+                java.util.Optional.of("x")));
+        assertThrows(IllegalArgumentException.class, () -> new SchedulerMetricsView.Journal(false, 1,
+                java.util.Optional.empty()));
+        assertThrows(IllegalArgumentException.class, () -> new SchedulerMetricsView.Journal(true, -1,
+                java.util.Optional.empty()));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SchedulerMetricsView(1, 0,
                 List.of(new SchedulerMetricsView.ServiceVram("a", 0, 0), new SchedulerMetricsView.ServiceVram("a", 0, 0)),
                 0));

@@ -29,7 +29,10 @@ import org.gpuagent.scheduler.journal.Journal;
  * <p>Durability: an admission's futures complete only after the journal has synced the lease
  * (group commit); a release's future after its record is synced. Denials and queue positions are
  * not journaled (a waiting request does not survive a restart; its caller sees the connection
- * drop and asks again).
+ * drop and asks again). While the journal cannot be written, new requests are denied
+ * ({@link Decision.Reason#JOURNAL_UNAVAILABLE}), waiting ones keep waiting, and admissions and
+ * releases in flight fail with {@link JournalUnavailableException}; when it recovers, waiting
+ * requests are admitted again.
  */
 public final class AdmissionController implements AutoCloseable {
     private static final Logger LOG = System.getLogger(AdmissionController.class.getName());
@@ -56,6 +59,7 @@ public final class AdmissionController implements AutoCloseable {
         this.ledger = new VramLedger(b.config, b.clock, b.timers, b.journal, b.evictor, this::dispatch,
                 writer::submit, this::complete, this::settle, new Sentences(b.zone));
         publish();
+        journal.onHealthChange(() -> writer.submit(ledger::journalHealthChanged));
     }
 
     /**
@@ -85,18 +89,19 @@ public final class AdmissionController implements AutoCloseable {
     }
 
     /**
-     * Releases one lease. Idempotent: completes with {@code true} if the lease was counted (after
-     * the release is durable), {@code false} if it was unknown or already released.
+     * Releases one lease. Idempotent: completes with {@code true} if the lease was counted,
+     * {@code false} if it was unknown or already released; either only once the ledger's state
+     * without the lease is durable (a lease released a moment ago by someone else may not be).
+     * Completes exceptionally with {@link JournalUnavailableException} when the journal cannot
+     * store that: the lease is no longer counted, but the release is not acknowledged; asking again
+     * once the journal is writable returns {@code false}.
      */
     public CompletableFuture<Boolean> release(LeaseId id) {
         Objects.requireNonNull(id, "id");
         CompletableFuture<Boolean> f = new CompletableFuture<>();
         writer.submit(() -> {
-            if (ledger.release(id)) {
-                ledger.afterDurable(() -> f.complete(true));
-            } else {
-                settle(() -> f.complete(false));
-            }
+            boolean counted = ledger.release(id);
+            ledger.afterDurable(() -> f.complete(counted), f::completeExceptionally);
         });
         return f;
     }
@@ -104,18 +109,15 @@ public final class AdmissionController implements AutoCloseable {
     /**
      * Releases every lease of {@code holder} (e.g. an OCI {@code poststop}) and withdraws its
      * waiting requests ({@link Decision.Reason#CANCELLED}). Idempotent: completes with how many
-     * leases were released, 0 when none.
+     * leases were released, 0 when none, once that is durable; exceptionally with
+     * {@link JournalUnavailableException} as {@link #release} does.
      */
     public CompletableFuture<Integer> releaseHolder(String holder) {
         Objects.requireNonNull(holder, "holder");
         CompletableFuture<Integer> f = new CompletableFuture<>();
         writer.submit(() -> {
             int n = ledger.releaseHolder(holder);
-            if (n > 0) {
-                ledger.afterDurable(() -> f.complete(n));
-            } else {
-                settle(() -> f.complete(0));
-            }
+            ledger.afterDurable(() -> f.complete(n), f::completeExceptionally);
         });
         return f;
     }
@@ -154,6 +156,8 @@ public final class AdmissionController implements AutoCloseable {
     /**
      * Refuses everything still waiting ({@link Decision.Reason#SHUTDOWN}) and later requests, then
      * syncs and closes the journal. Blocks until done; idempotent.
+     *
+     * @throws IOException the journal could not store everything (see {@link Journal#close()})
      */
     @Override
     public void close() throws IOException {

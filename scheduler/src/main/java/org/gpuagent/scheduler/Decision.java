@@ -131,7 +131,12 @@ public sealed interface Decision {
         /** The caller withdrew it while it waited. */
         CANCELLED,
         /** The controller closed while it waited (or before it arrived). */
-        SHUTDOWN;
+        SHUTDOWN,
+        /**
+         * The ledger journal cannot be written (a full or failing disk), so nothing can be admitted
+         * durably; it recovers by itself when writing works again.
+         */
+        JOURNAL_UNAVAILABLE;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

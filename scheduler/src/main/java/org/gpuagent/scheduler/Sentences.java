@@ -161,6 +161,11 @@ final class Sentences {
         return lease.describe() + " reclaimed: " + who + " has been gone since " + time(goneSince, now);
     }
 
+    static String journalUnavailable(String service, long bytes, String problem) {
+        return service + "'s request for " + size(bytes) + " was refused: the ledger journal cannot be written ("
+                + problem + "), so nothing is admitted until it can";
+    }
+
     static String rolledBack(Lease lease, Exception cause) {
         return lease.describe() + " rolled back: the journal could not store it (" + cause.getMessage() + ")";
     }

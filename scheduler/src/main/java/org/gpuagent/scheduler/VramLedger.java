@@ -1,7 +1,6 @@
 package org.gpuagent.scheduler;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -372,6 +371,12 @@ final class VramLedger {
             deny(p, Decision.Reason.SHUTDOWN, 0, List.of(), Sentences.shutdown(p.name(), p.bytes), now);
             return;
         }
+        Journal.Health health = journal.health();
+        if (!health.writable()) {
+            deny(p, Decision.Reason.JOURNAL_UNAVAILABLE, 0, List.of(),
+                    Sentences.journalUnavailable(p.name(), p.bytes, health.problem().orElseThrow()), now);
+            return;
+        }
         if (p.bytes > budget) {
             deny(p, Decision.Reason.EXCEEDS_BUDGET, p.bytes - Math.max(0, free()), List.of(),
                     Sentences.exceedsBudget(p.name(), p.bytes, budget, deviceTotal, headroom), now);
@@ -671,13 +676,13 @@ final class VramLedger {
             journal.append(new JournalRecord.Released(lease.id(), now, JournalRecord.Cause.ROLLED_BACK));
             emit(new LedgerEvent.RolledBack(now, gone, Sentences.rolledBack(gone, cause)));
         }
-        UncheckedIOException failure = new UncheckedIOException(
+        JournalUnavailableException failure = new JournalUnavailableException(
                 "the ledger journal could not store lease " + lease.id() + ": " + cause.getMessage(), cause);
         settle.accept(() -> {
             p.first.completeExceptionally(failure);
             p.outcome.completeExceptionally(failure);
         });
-        drain();
+        // No drain: the journal is not writable now, and it drains when it is again.
     }
 
     private void deny(Pending p, Decision.Reason reason, long shortfall, List<Lease> inTheWay, String sentence,
@@ -745,6 +750,10 @@ final class VramLedger {
      * victims if it has any in flight, else may preempt; either way it blocks those behind it.
      */
     private void drain() {
+        if (!journal.health().writable()) {
+            // Whatever it granted would be rolled back, whatever it preempted evicted for nothing.
+            return;
+        }
         Pending p;
         while ((p = head()) != null) {
             Instant now = clock.instant();
@@ -818,21 +827,30 @@ final class VramLedger {
         return ids.size();
     }
 
-    /** Runs {@code then} once everything journaled so far is durable (or failed: it still runs). */
-    void afterDurable(Runnable then) {
+    /**
+     * Runs {@code durable} once everything journaled so far is durable, or {@code failed} when it
+     * could not be stored (the journal is not writable; it will be stored when the journal
+     * recovers, unless the agent stops first).
+     */
+    void afterDurable(Runnable durable, Consumer<JournalUnavailableException> failed) {
         journal.afterDurable(new Journal.Durability() {
             @Override
             public void durable() {
-                completions.execute(then);
+                completions.execute(durable);
             }
 
             @Override
             public void failed(IOException cause) {
-                LOG.log(Level.WARNING, "a release may not have reached the journal: " + cause.getMessage()
-                        + "; after a restart the lease is reclaimed once its holder is seen gone");
-                completions.execute(then);
+                JournalUnavailableException e = new JournalUnavailableException(
+                        "the release is not stored yet: " + cause.getMessage(), cause);
+                completions.execute(() -> failed.accept(e));
             }
         });
+    }
+
+    /** The journal became writable again (or failed once more): requests waiting may now be admitted. */
+    void journalHealthChanged() {
+        drain();
     }
 
     // ---------------------------------------------------------------- observations
@@ -1021,10 +1039,5 @@ final class VramLedger {
 
     private void emit(LedgerEvent e) {
         events.accept(Objects.requireNonNull(e));
-    }
-
-    /** For tests: the holder-group count, to check groups are cleaned up. */
-    int groupCount() {
-        return holderGroups.size();
     }
 }

@@ -6,14 +6,22 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.gpuagent.scheduler.journal.FileJournal;
 
 /**
  * The child JVM of {@link CrashRecoveryTest}: admits under load into a durable ledger and prints
  * "A id bytes" for every acknowledged lease, "r id" before asking to release one and "R id" once
- * the release is acknowledged, until it is killed. Arguments: state directory, requester threads, seed.
+ * the release is acknowledged, until it is killed. While the journal cannot be written (a full
+ * disk) it prints "D" for a request refused as such, "X id" for an admission rolled back because
+ * its lease could not be stored, and "E id" for a release that was not acknowledged. Arguments:
+ * state directory, requester threads, seed.
  */
 public final class CrashChild {
+    private static final Pattern ROLLED_BACK = Pattern.compile("could not store lease (\\d+)");
+
     private CrashChild() {
     }
 
@@ -39,15 +47,37 @@ public final class CrashChild {
                     AdmissionRequest r = AdmissionRequest.of(services.get(random.nextInt(services.size())))
                             .withBytes(random.nextLong(1, 64) * Homelab.MIB)
                             .withHolder("crash-" + seed + "-" + thread + "-" + i);
-                    Decision.Final d = controller.request(r).outcome().join();
+                    Decision.Final d;
+                    try {
+                        d = controller.request(r).outcome().join();
+                    } catch (CompletionException e) {
+                        Matcher m = ROLLED_BACK.matcher(String.valueOf(e.getCause().getMessage()));
+                        if (!(e.getCause() instanceof JournalUnavailableException) || !m.find()) {
+                            throw e;
+                        }
+                        print(out, "X " + m.group(1));
+                        continue;
+                    }
+                    if (d instanceof Decision.Denied no && no.reason() == Decision.Reason.JOURNAL_UNAVAILABLE) {
+                        print(out, "D");
+                        pause();
+                        continue;
+                    }
                     if (!(d instanceof Decision.Admitted a)) {
                         throw new IllegalStateException("unexpected " + d);
                     }
                     print(out, "A " + a.lease().id() + " " + a.lease().bytes());
                     if (random.nextInt(4) == 0) {
                         print(out, "r " + a.lease().id());
-                        if (controller.release(a.lease().id()).join()) {
-                            print(out, "R " + a.lease().id());
+                        try {
+                            if (controller.release(a.lease().id()).join()) {
+                                print(out, "R " + a.lease().id());
+                            }
+                        } catch (CompletionException e) {
+                            if (!(e.getCause() instanceof JournalUnavailableException)) {
+                                throw e;
+                            }
+                            print(out, "E " + a.lease().id());
                         }
                     }
                 }
@@ -55,6 +85,15 @@ public final class CrashChild {
             worker.start();
         }
         Thread.currentThread().join();
+    }
+
+    /** Refused at once while the disk is full: no need to spin. */
+    private static void pause() {
+        try {
+            Thread.sleep(2);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void print(PrintStream out, String line) {

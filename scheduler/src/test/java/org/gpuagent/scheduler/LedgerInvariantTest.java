@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * every request decided exactly once. Rerun a failure with {@code -Dledger.seed=<seed>}.
  */
 class LedgerInvariantTest {
-    private static final int OPERATIONS = 100_000;
+    /** Operations per run; the mutation-testing profile runs fewer (-Dledger.operations), once per mutant. */
+    private static final int OPERATIONS = Integer.getInteger("ledger.operations", 100_000);
     private static final List<String> SERVICES = List.of("frigate", "jellyfin", "immich", "ollama", "backup");
 
     @ParameterizedTest(name = "seed {0}")

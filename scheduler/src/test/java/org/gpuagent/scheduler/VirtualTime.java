@@ -9,7 +9,7 @@ import java.util.PriorityQueue;
  * A clock and timer in virtual time: time moves only in {@link #advance}, which runs the timers
  * that fall due, in order, on the calling thread. Thread-safe.
  */
-final class VirtualTime implements InstantSource, Timers {
+public final class VirtualTime implements InstantSource, Timers {
     private static final class Task {
         final Instant at;
         final long seq;
@@ -30,7 +30,7 @@ final class VirtualTime implements InstantSource, Timers {
     private Instant now;
     private long seq;
 
-    VirtualTime(Instant start) {
+    public VirtualTime(Instant start) {
         this.now = start;
     }
 
@@ -46,11 +46,11 @@ final class VirtualTime implements InstantSource, Timers {
         return () -> t.cancelled = true;
     }
 
-    synchronized int pendingTimers() {
+    public synchronized int pendingTimers() {
         return (int) tasks.stream().filter(t -> !t.cancelled).count();
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         Instant target;
         synchronized (this) {
             target = now.plus(d);

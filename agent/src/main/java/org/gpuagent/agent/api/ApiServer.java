@@ -24,6 +24,7 @@ import org.gpuagent.scheduler.Admission;
 import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.AdmissionRequest;
 import org.gpuagent.scheduler.Decision;
+import org.gpuagent.scheduler.JournalUnavailableException;
 import org.gpuagent.scheduler.Lease;
 import org.gpuagent.scheduler.LeaseId;
 import org.gpuagent.scheduler.Service;
@@ -34,8 +35,10 @@ import org.gpuagent.scheduler.Service;
  *   <li>{@code POST /v1/leases} → 201 {@code {"lease":{...},"preempted":[ids],"message"}}; 409
  *       {@code insufficient_vram} (with {@code reason} and {@code shortfallBytes}, also when
  *       {@code waitMs} ran out); 400; 404 {@code unknown_service}; 413; 429 {@code too_many_waiting}
- *       when {@link #MAX_WAITING} requests already wait; 503 {@code shutting_down}.</li>
- *   <li>{@code DELETE /v1/leases/{id}}, {@code DELETE /v1/leases?holder=ID} → 204, idempotent.</li>
+ *       when {@link #MAX_WAITING} requests already wait; 503 {@code shutting_down}; 503
+ *       {@code journal_unavailable} while the ledger journal cannot be written.</li>
+ *   <li>{@code DELETE /v1/leases/{id}}, {@code DELETE /v1/leases?holder=ID} → 204 once the release
+ *       is durable, idempotent; 503 {@code journal_unavailable} when it cannot be stored.</li>
  *   <li>{@code GET /v1/leases}, {@code GET /v1/leases/{id}}, {@code GET /v1/status}.</li>
  * </ul>
  * Every {@code /v1} call needs {@code Authorization: Bearer <token>} (401 otherwise, before
@@ -270,6 +273,7 @@ public final class ApiServer implements AutoCloseable {
         switch (no.reason()) {
             case UNKNOWN_SERVICE -> throw new ApiError(404, "unknown_service", no.sentence());
             case SHUTDOWN -> throw new ApiError(503, "shutting_down", no.sentence());
+            case JOURNAL_UNAVAILABLE -> throw new ApiError(503, "journal_unavailable", no.sentence());
             default -> {
                 Map<String, Object> extra = new LinkedHashMap<>();
                 extra.put("reason", no.reason().label());
@@ -362,9 +366,17 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A request the ledger could not complete: the journal could not store it (503, the agent
+     * recovers by itself: ask again later), or something unexpected (500).
+     */
     private static ApiError failed(Throwable cause) {
+        if (cause instanceof JournalUnavailableException e) {
+            return new ApiError(503, "journal_unavailable", e.getMessage() + "; ask again once the agent's disk"
+                    + " can be written");
+        }
         DaemonLog.warn("the ledger failed a request", cause);
-        return new ApiError(500, "journal_failed", "the lease could not be stored durably; see the agent's log");
+        return new ApiError(500, "internal", "internal error; see the agent's log");
     }
 
     private static ApiExchange.Response ok(Map<String, Object> body) {

@@ -25,7 +25,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Logger;
 import org.gpuagent.agent.FailOpenRecord;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.Version;
@@ -58,6 +57,7 @@ import org.gpuagent.scheduler.ScheduledExecutorTimers;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.journal.FileJournal;
+import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalCorruptedException;
 
 /**
@@ -114,12 +114,14 @@ public final class Daemon implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closing = new AtomicBoolean();
     private long publishedViewVersion = -1;
+    private Journal.Health publishedJournalHealth;
 
     private Backend backend;
     private Sampler sampler;
     private DeviceChoice device;
     private GpuMetrics metrics;
     private AdmissionController ledger;
+    private FileJournal journal;
     private MetricsServer metricsServer;
     private ApiServer apiServer;
     private ScheduledThreadPoolExecutor timers;
@@ -174,14 +176,13 @@ public final class Daemon implements AutoCloseable {
         long total = deviceTotal(sampler.collectOnce());
 
         SchedulerConfig schedulerConfig = schedulerConfig(total);
-        FileJournal journal = openJournal(clock);
-
-        metrics = GpuMetrics.builder().services(config.services().stream().map(ServiceConfig::name).toList())
-                .perProcessSeries(config.exporter().pidLabels()).build();
-
         ThreadFactory daemonThreads = named("gpu-agent-timer");
         timers = new ScheduledThreadPoolExecutor(1, daemonThreads);
         timers.setRemoveOnCancelPolicy(true);
+        journal = openJournal(clock);
+
+        metrics = GpuMetrics.builder().services(config.services().stream().map(ServiceConfig::name).toList())
+                .perProcessSeries(config.exporter().pidLabels()).build();
         ThreadPoolExecutor actuatorPool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 named("actuator"));
         actuatorPool.allowCoreThreadTimeOut(true);
@@ -215,6 +216,7 @@ public final class Daemon implements AutoCloseable {
                     + ByteSize.format(view.leasedBytes()) + ")");
         }
         sim.ifPresent(x -> x.adopt(view.leases()));
+        journal.onHealthChange(this::publishLedger);
         publishLedger();
 
         // On the simulator its processes stand in for the units and containers, and this host's
@@ -343,11 +345,11 @@ public final class Daemon implements AutoCloseable {
     }
 
     private FileJournal openJournal(InstantSource clock) throws StartupException {
-        // The journal logs a corrupt file itself; the agent says it once, below.
-        Logger journalLog = Logger.getLogger(FileJournal.class.getName());
-        journalLog.setFilter(r -> r.getMessage() == null || !r.getMessage().contains(" is corrupt: "));
+        FileJournal.Options options = FileJournal.Options.defaults();
+        options = options.withRetries(new ScheduledExecutorTimers(timers, clock), options.firstRetry(),
+                options.longestRetry());
         try {
-            return FileJournal.open(stateDir, clock);
+            return FileJournal.open(stateDir, clock, options);
         } catch (JournalCorruptedException e) {
             throw new StartupException(e.getMessage(), e);
         } catch (IOException e) {
@@ -425,15 +427,18 @@ public final class Daemon implements AutoCloseable {
      */
     private synchronized void publishLedger() {
         LedgerView v = ledger.view();
-        if (v.version() <= publishedViewVersion) {
+        Journal.Health h = journal.health();
+        if (v.version() <= publishedViewVersion && h.equals(publishedJournalHealth)) {
             return;
         }
         publishedViewVersion = v.version();
+        publishedJournalHealth = h;
         List<SchedulerMetricsView.ServiceVram> services = new ArrayList<>();
         for (LedgerView.ServiceUsage u : v.services()) {
             services.add(new SchedulerMetricsView.ServiceVram(u.service(), u.leasedBytes(), u.observedBytes()));
         }
-        metrics.publish(new SchedulerMetricsView(v.budgetBytes(), v.committedBytes(), services, v.queue().size()));
+        metrics.publish(new SchedulerMetricsView(v.budgetBytes(), v.committedBytes(), services, v.queue().size(),
+                new SchedulerMetricsView.Journal(h.writable(), h.failedWrites(), h.problem())));
     }
 
     /** The body of {@code GET /v1/status}. */
@@ -551,7 +556,14 @@ public final class Daemon implements AutoCloseable {
             DaemonLog.info("stopping");
             int leases = ledger == null ? 0 : ledger.view().leases().size();
             closeQuietly();
-            DaemonLog.info("stopped; the ledger journal is synced with " + leases + " lease(s)");
+            Journal.Health h = journal == null ? Journal.Health.WRITABLE : journal.health();
+            if (h.writable()) {
+                DaemonLog.info("stopped; the ledger journal is synced with " + leases + " lease(s)");
+            } else {
+                DaemonLog.error("stopped; the ledger journal is NOT synced (" + h.problem().orElseThrow()
+                        + "): the next start replays it as it was when writing failed, not the " + leases
+                        + " lease(s) held at the end");
+            }
         } finally {
             stopped.countDown();
         }

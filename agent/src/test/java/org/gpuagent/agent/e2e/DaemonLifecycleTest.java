@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Starting and stopping the real daemon: SIGTERM with a journal that replays, the fail-open and
  * fail-closed rule with the agent stopped, and every expected start-up failure as one line
- * without a stack trace (bad configuration, corrupt journal, port in use, missing NVML, a second
+ * without a stack trace (bad configuration, damaged journal, port in use, missing NVML, a second
  * agent). And the backend choice: the fake libnvidia-ml when given, the simulator otherwise.
  */
 class DaemonLifecycleTest {
@@ -238,33 +238,44 @@ class DaemonLifecycleTest {
         assertFalse(Files.exists(dir.resolve("state").resolve("ledger.journal")), "nothing started");
     }
 
+    /**
+     * A damaged journal refuses every start in one line that names the byte offset and the command
+     * that moves it aside; the file stays until someone runs it; then the agent starts empty, and
+     * lease ids do not start again at 1.
+     */
     @Test
-    void aCorruptJournalIsOneClearLineAndMovedAside() throws Exception {
+    void aDamagedJournalRefusesTheStartInOneLineUntilItIsMovedAsideKnowingly() throws Exception {
         Path state = dir.resolve("state");
+        long last;
         try (DaemonProcess d = DaemonProcess.start(state, List.of())) {
             admit(d, "{\"service\":\"ollama\"}");
-            admit(d, "{\"service\":\"frigate\"}");
+            last = admit(d, "{\"service\":\"frigate\"}");
             d.stop();
         }
-        // damage the first record (the snapshot written at start): valid records follow it, so
-        // this is corruption, not a torn write
-        byte[] journal = Files.readAllBytes(state.resolve("ledger.journal"));
+        // damage the first record (the snapshot written at start)
+        Path file = state.resolve("ledger.journal");
+        byte[] journal = Files.readAllBytes(file);
         journal[12 + 8] ^= 0x5a;
-        Files.write(state.resolve("ledger.journal"), journal);
-        DaemonProcess d = DaemonProcess.start(state, List.of(), Map.of(), false);
-        assertEquals(1, d.awaitExit(Duration.ofSeconds(60)), d.logText());
-        List<String> errors = d.log().stream().filter(l -> l.contains(" ERROR ")).toList();
-        assertEquals(1, errors.size(), d.logText());
-        assertTrue(errors.get(0).contains("gpu-agent not started: ledger journal") && errors.get(0).contains("is corrupt")
-                && errors.get(0).contains("moved to"), errors.get(0));
-        assertNoStackTrace(d.logText());
-        assertFalse(Files.exists(state.resolve("ledger.journal")));
-        try (var files = Files.list(state)) {
-            assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("ledger.journal.corrupt-")));
+        Files.write(file, journal);
+        String error = null;
+        for (int start = 0; start < 2; start++) {
+            DaemonProcess d = DaemonProcess.start(state, List.of(), Map.of(), false);
+            assertEquals(1, d.awaitExit(Duration.ofSeconds(60)), d.logText());
+            List<String> errors = d.log().stream().filter(l -> l.contains(" ERROR ")).toList();
+            assertEquals(1, errors.size(), d.logText());
+            error = errors.get(0);
+            assertTrue(error.contains("gpu-agent not started: ledger journal " + file.toAbsolutePath()
+                    + " is damaged at byte 12: record 1 at byte 12: its checksum does not match"), error);
+            assertNoStackTrace(d.logText());
+            assertTrue(java.util.Arrays.equals(journal, Files.readAllBytes(file)), "left as it was");
         }
-        // the next start begins empty, as the message says
+        java.util.regex.Matcher mv = java.util.regex.Pattern.compile("move it aside: mv (\\S+) (\\S+)$").matcher(error);
+        assertTrue(mv.find(), error);
+        Files.move(Path.of(mv.group(1)), Path.of(mv.group(2)));
         try (DaemonProcess again = DaemonProcess.start(state, List.of())) {
             assertTrue(list(json(again.api("GET", "/v1/leases", null)).get("leases")).isEmpty());
+            long next = admit(again, "{\"service\":\"jellyfin\"}");
+            assertTrue(next > last, "lease ids do not start again at 1: " + next + " after " + last);
         }
     }
 

@@ -182,6 +182,12 @@ final class DaemonProcess implements AutoCloseable {
         return awaitExit(Duration.ofSeconds(30));
     }
 
+    /** SIGKILL, as a crash or the OOM killer would; then the exit status (137). */
+    int kill() throws InterruptedException {
+        process.toHandle().destroyForcibly();
+        return awaitExit(Duration.ofSeconds(30));
+    }
+
     long pid() {
         return process.pid();
     }

@@ -1,7 +1,6 @@
 package org.gpuagent.scheduler.journal;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /** A growable big-endian byte buffer for encoding records; reused to avoid garbage. */
@@ -74,13 +73,41 @@ final class FrameBuffer {
         size += b.length;
     }
 
-    /** A string as u16 length + UTF-8; callers keep strings short (names, holders). */
+    /**
+     * A string as u16 length + UTF-8, where a lone surrogate (which Java strings may hold and
+     * UTF-8 cannot express) is written as its own 3-byte sequence, as WTF-8 does: every string
+     * reads back identical ({@link JournalCodec#readString}), and a well-formed one is plain UTF-8.
+     *
+     * @throws IllegalArgumentException the encoding is longer than 65,535 bytes (nothing is written)
+     */
     void putString(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        if (b.length > 0xFFFF) {
-            throw new IllegalArgumentException("string too long for the journal: " + b.length + " bytes");
+        int start = size;
+        putShort(0);
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            i += Character.charCount(c);
+            if (c < 0x80) {
+                putByte(c);
+            } else if (c < 0x800) {
+                putByte(0xC0 | c >>> 6);
+                putByte(0x80 | c & 0x3F);
+            } else if (c < 0x10000) {
+                putByte(0xE0 | c >>> 12);
+                putByte(0x80 | c >>> 6 & 0x3F);
+                putByte(0x80 | c & 0x3F);
+            } else {
+                putByte(0xF0 | c >>> 18);
+                putByte(0x80 | c >>> 12 & 0x3F);
+                putByte(0x80 | c >>> 6 & 0x3F);
+                putByte(0x80 | c & 0x3F);
+            }
         }
-        putShort(b.length);
-        putBytes(b);
+        int length = size - start - 2;
+        if (length > 0xFFFF) {
+            size = start;
+            throw new IllegalArgumentException("string too long for the journal: " + length + " bytes");
+        }
+        buf[start] = (byte) (length >>> 8);
+        buf[start + 1] = (byte) length;
     }
 }

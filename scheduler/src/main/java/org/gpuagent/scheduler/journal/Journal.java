@@ -1,6 +1,8 @@
 package org.gpuagent.scheduler.journal;
 
 import java.io.IOException;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The ledger's durable record. The ledger appends a record for every change, asks to be told when
@@ -39,9 +41,54 @@ public interface Journal extends AutoCloseable {
      */
     void compact(JournalRecord.Snapshot snapshot);
 
-    /** Writes and syncs what is pending, then releases the file. Idempotent. */
+    /**
+     * Whether records can be stored now. A journal whose write failed is not writable until a
+     * retry succeeds; meanwhile every {@link Durability} fails at once and the ledger admits
+     * nothing. Cheap (a volatile read); callable from any thread.
+     */
+    default Health health() {
+        return Health.WRITABLE;
+    }
+
+    /**
+     * Registers {@code listener}, run (on the journal's own thread, so it must not block) after
+     * every change of {@link #health()}: when writing fails, at each failed retry, and when it
+     * succeeds again.
+     */
+    default void onHealthChange(Runnable listener) {
+        Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Writes and syncs what is pending, then releases the file. Idempotent.
+     *
+     * @throws IOException the journal could not store everything it was handed (it failed and its
+     *                     last retry failed too): the next start replays it as it was then
+     */
     @Override
     void close() throws IOException;
+
+    /**
+     * Whether the journal can store records.
+     *
+     * @param writable     false from a failed write until a retry succeeds
+     * @param failedWrites failed writes and failed retries since it was opened
+     * @param problem      why it is not writable (the file system's words, e.g. "No space left
+     *                     on device"); present exactly when not writable
+     */
+    record Health(boolean writable, long failedWrites, Optional<String> problem) {
+        public static final Health WRITABLE = new Health(true, 0, Optional.empty());
+
+        public Health {
+            Objects.requireNonNull(problem, "problem");
+            if (writable == problem.isPresent()) {
+                throw new IllegalArgumentException("a problem is given exactly when the journal is not writable");
+            }
+            if (failedWrites < 0) {
+                throw new IllegalArgumentException("failed writes must not be negative, got " + failedWrites);
+            }
+        }
+    }
 
     /** Told whether a group of records reached the disk. */
     interface Durability {

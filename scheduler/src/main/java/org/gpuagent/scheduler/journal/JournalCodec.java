@@ -2,9 +2,6 @@ package org.gpuagent.scheduler.journal;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +26,7 @@ import org.gpuagent.scheduler.LeaseState;
  * lease   = i64 id, str service, i64 bytes, u8 hasHolder [str holder], u16 pidCount i64*pidCount,
  *           instant grantedAt, u8 state (0 active, 1 evicting) [instant evictingSince if evicting]
  * instant = i64 epochSecond, i32 nano
- * str     = u16 length, UTF-8 bytes
+ * str     = u16 length, UTF-8 bytes (a lone surrogate as its own 3-byte sequence, as in WTF-8)
  * </pre>
  */
 final class JournalCodec {
@@ -168,12 +165,12 @@ final class JournalCodec {
             return r;
         } catch (BufferUnderflowException e) {
             throw new MalformedRecordException("record ends early");
-        } catch (IllegalArgumentException | DateTimeException | CharacterCodingException e) {
+        } catch (IllegalArgumentException | DateTimeException e) {
             throw new MalformedRecordException(e.getMessage());
         }
     }
 
-    private static Lease readLease(ByteBuffer b) throws CharacterCodingException, MalformedRecordException {
+    private static Lease readLease(ByteBuffer b) throws MalformedRecordException {
         LeaseId id = new LeaseId(b.getLong());
         String service = readString(b);
         long bytes = b.getLong();
@@ -203,14 +200,56 @@ final class JournalCodec {
         return Instant.ofEpochSecond(seconds, nanos);
     }
 
-    private static String readString(ByteBuffer b) throws CharacterCodingException {
+    /**
+     * Reads what {@link FrameBuffer#putString} wrote: UTF-8 in its shortest form, plus lone
+     * surrogates as 3-byte sequences; a surrogate pair written as two such sequences is refused
+     * (it has a 4-byte form), so that every string has exactly one encoding.
+     */
+    static String readString(ByteBuffer b) throws MalformedRecordException {
         int n = b.getShort() & 0xFFFF;
-        ByteBuffer slice = b.slice();
-        slice.limit(n);
-        b.position(b.position() + n);
-        return StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT)
-                .decode(slice).toString();
+        if (n > b.remaining()) {
+            throw new MalformedRecordException("a string of " + n + " bytes runs past the record's end");
+        }
+        int end = b.position() + n;
+        StringBuilder s = new StringBuilder(n);
+        while (b.position() < end) {
+            int first = b.get() & 0xFF;
+            int c;
+            if (first < 0x80) {
+                c = first;
+            } else if (first >= 0xC2 && first < 0xE0) {
+                c = (first & 0x1F) << 6 | continuation(b, end);
+            } else if (first >= 0xE0 && first < 0xF0) {
+                c = (first & 0x0F) << 12 | continuation(b, end) << 6 | continuation(b, end);
+                if (c < 0x800) {
+                    throw new MalformedRecordException("an overlong UTF-8 sequence");
+                }
+                if (Character.isLowSurrogate((char) c) && s.length() > 0
+                        && Character.isHighSurrogate(s.charAt(s.length() - 1))) {
+                    throw new MalformedRecordException("a surrogate pair written as two 3-byte sequences");
+                }
+            } else if (first >= 0xF0 && first < 0xF5) {
+                c = (first & 0x07) << 18 | continuation(b, end) << 12 | continuation(b, end) << 6
+                        | continuation(b, end);
+                if (c < 0x10000 || c > Character.MAX_CODE_POINT) {
+                    throw new MalformedRecordException("a 4-byte UTF-8 sequence outside the supplementary planes");
+                }
+            } else {
+                throw new MalformedRecordException("byte 0x" + Integer.toHexString(first) + " cannot start a UTF-8 sequence");
+            }
+            s.appendCodePoint(c);
+        }
+        return s.toString();
+    }
+
+    private static int continuation(ByteBuffer b, int end) throws MalformedRecordException {
+        if (b.position() == end) {
+            throw new MalformedRecordException("a UTF-8 sequence cut off by the string's end");
+        }
+        int next = b.get() & 0xFF;
+        if ((next & 0xC0) != 0x80) {
+            throw new MalformedRecordException("byte 0x" + Integer.toHexString(next) + " is not a UTF-8 continuation");
+        }
+        return next & 0x3F;
     }
 }

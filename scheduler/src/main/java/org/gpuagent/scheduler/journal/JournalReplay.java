@@ -3,23 +3,33 @@ package org.gpuagent.scheduler.journal;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
 import org.gpuagent.scheduler.Lease;
 import org.gpuagent.scheduler.LeaseId;
-import org.gpuagent.scheduler.LeaseState;
 
 /**
- * Rebuilds the ledger from a journal's bytes, telling a torn tail (a crash mid-write: tolerated,
- * dropped with a warning) from corruption (refused).
+ * Rebuilds the ledger from a journal's bytes, telling the one kind of damage that loses nothing
+ * acknowledged (tolerated, with a warning) from every other (refused, with its byte offset).
  *
- * <p>Torn tail: a record that runs past the end of the file or fails its checksum, with no valid
- * record anywhere after it; or a tail of zeros (a file system that extended the file before the
- * data landed). A crash mid-write leaves exactly that, and such a record was never acknowledged
- * (acknowledgement follows the fsync). Everything else that does not check out is corruption: a
- * damaged record with valid records after it, an impossible length (garbage), a body that
- * decodes to nonsense, a snapshot after the start, a lease id granted twice.
+ * <p>How the file is written decides what may be tolerated. It is created only by renaming a
+ * finished, synced file that holds the header and a snapshot, so a short header, a missing or
+ * damaged first record is never a crash's doing. After that, records are appended and synced
+ * before anything they say is acknowledged; a crash can only cut the last append short. So:
+ * <ul>
+ *   <li><b>Unfinished last record</b>, tolerated and dropped after a run that did not close the
+ *       journal (a crash, {@code kill -9}, power loss): the file ends inside the record, or the
+ *       rest of the file from a record's start is zeros (a file system that extended the file
+ *       before the data landed). Nothing in it was acknowledged.</li>
+ *   <li>Everything else is refused: a record whose checksum does not match (whatever its place: a
+ *       crash leaves a record short, not changed), an impossible length, a last record whose length
+ *       runs past the end although its checksum matches the bytes that are there, a record that cannot be
+ *       read, a snapshot after the start, a lease id granted twice, a file shorter or longer than
+ *       the last clean close left it (its length is kept in {@link FileJournal#CLOSED_NAME}), and an
+ *       unfinished last record after a clean close.</li>
+ * </ul>
  */
 final class JournalReplay {
 
@@ -30,7 +40,8 @@ final class JournalReplay {
     record Recovered(RecoveredLedger ledger, long validBytes) implements Result {
     }
 
-    record Corrupt(String reason) implements Result {
+    /** @param offset where the damage starts, in bytes from the start of the file */
+    record Corrupt(long offset, String reason) implements Result {
     }
 
     /** The file claims a version this code does not know: neither torn nor corrupt. */
@@ -40,120 +51,136 @@ final class JournalReplay {
     private JournalReplay() {
     }
 
-    static Result replay(byte[] data) {
-        List<String> warnings = new ArrayList<>();
+    /**
+     * @param closedLength the file's length at the last clean close, or empty when the run that
+     *                     wrote it ended otherwise (or never said)
+     */
+    static Result replay(byte[] data, OptionalLong closedLength) {
         if (data.length < JournalCodec.HEADER_BYTES) {
-            byte[] header = new byte[JournalCodec.HEADER_BYTES];
-            System.arraycopy(JournalCodec.MAGIC, 0, header, 0, JournalCodec.MAGIC.length);
-            header[JournalCodec.HEADER_BYTES - 1] = JournalCodec.VERSION;
-            if (Arrays.equals(data, 0, data.length, header, 0, data.length)) {
-                if (data.length > 0) {
-                    warnings.add("the journal header is incomplete (" + data.length + " of "
-                            + JournalCodec.HEADER_BYTES + " bytes): a crash while it was created; starting empty");
-                }
-                return new Recovered(new RecoveredLedger(1, List.of(), warnings), 0);
-            }
-            return new Corrupt("it is " + data.length + " bytes long and does not start with a ledger journal header");
+            return new Corrupt(0, (data.length == 0 ? "it is empty" : "it is " + data.length + " bytes long")
+                    + ", shorter than its " + JournalCodec.HEADER_BYTES + "-byte header (the agent only ever creates it"
+                    + " whole, by renaming a finished file)");
         }
         if (!Arrays.equals(data, 0, JournalCodec.MAGIC.length, JournalCodec.MAGIC, 0, JournalCodec.MAGIC.length)) {
-            return new Corrupt("it does not start with the ledger journal header (\"GALEDGER\")");
+            return new Corrupt(0, "it does not start with the ledger journal header (\"GALEDGER\")");
         }
         ByteBuffer all = ByteBuffer.wrap(data);
         int version = all.getInt(JournalCodec.MAGIC.length);
         if (version != JournalCodec.VERSION) {
             return new UnsupportedVersion(version);
         }
+        long closed = closedLength.orElse(data.length);
+        String shouldBe = "it is " + data.length + " bytes long, but the agent closed it cleanly at " + closed + " bytes";
+        if (closed > data.length) {
+            return new Corrupt(data.length, shouldBe + ": everything from byte " + data.length + " on is missing");
+        }
+        if (closed < data.length) {
+            return new Corrupt(closed, shouldBe + ": " + (data.length - closed) + " bytes were added after that");
+        }
 
-        Map<LeaseId, Lease> leases = new LinkedHashMap<>();
-        long nextLeaseId = 1;
+        List<String> warnings = new ArrayList<>();
+        JournaledLeases leases = null;
         int offset = JournalCodec.HEADER_BYTES;
         int index = 0;
         while (offset < data.length) {
             int remaining = data.length - offset;
-            String where = "record " + (index + 1) + " at byte " + offset + " of " + data.length;
+            String where = "record " + (index + 1) + " at byte " + offset;
+            String unfinished = null;
+            int length = remaining < JournalCodec.FRAME_HEADER_BYTES ? 0 : all.getInt(offset);
             if (remaining < JournalCodec.FRAME_HEADER_BYTES) {
-                warnings.add(tornWarning(where, "the file ends inside its header", remaining));
-                break;
-            }
-            int length = all.getInt(offset);
-            int crc = all.getInt(offset + 4);
-            if (length <= 0 || length > JournalCodec.MAX_BODY_BYTES) {
-                if (allZero(data, offset)) {
-                    warnings.add(tornWarning(where, "the rest of the file is zeros", remaining));
-                    break;
+                unfinished = "the file ends inside its frame header";
+            } else if (allZero(data, offset)) {
+                unfinished = "the rest of the file is zeros";
+            } else if (length <= 0 || length > JournalCodec.MAX_BODY_BYTES) {
+                return new Corrupt(offset, where + " claims an impossible length of " + length + " bytes");
+            } else if (length > remaining - JournalCodec.FRAME_HEADER_BYTES) {
+                if (validRecordAfter(data, offset + 1)) {
+                    return new Corrupt(offset, where + " claims " + length + " bytes, more than the file holds,"
+                            + " yet valid records follow it");
                 }
-                return new Corrupt(where + " claims an impossible length of " + length + " bytes");
+                int present = remaining - JournalCodec.FRAME_HEADER_BYTES;
+                if (JournalCodec.crc(data, offset + JournalCodec.FRAME_HEADER_BYTES, present) == all.getInt(offset + 4)) {
+                    // A write cut short does not leave a checksum that matches what is there.
+                    return new Corrupt(offset, where + " claims " + length + " bytes, but its checksum matches the "
+                            + present + " bytes that follow: its length changed after it was written");
+                }
+                unfinished = "the file ends inside it";
+            }
+            if (unfinished != null) {
+                if (index == 0) {
+                    return new Corrupt(offset, where + ": " + unfinished + "; the first record is the snapshot the"
+                            + " file was created with, which is always whole");
+                }
+                if (closedLength.isPresent()) {
+                    return new Corrupt(offset, where + ": " + unfinished + ", although the agent closed the journal"
+                            + " cleanly");
+                }
+                warnings.add("dropped an unfinished last record (" + where + " of " + data.length + ": " + unfinished
+                        + "): the previous run ended without closing the journal, and a crash only interrupts a"
+                        + " write that was never acknowledged");
+                break;
             }
             int bodyStart = offset + JournalCodec.FRAME_HEADER_BYTES;
-            String damage = null;
-            if (length > remaining - JournalCodec.FRAME_HEADER_BYTES) {
-                damage = "the file ends inside it";
-            } else if (JournalCodec.crc(data, bodyStart, length) != crc) {
-                damage = "its checksum does not match";
+            if (JournalCodec.crc(data, bodyStart, length) != all.getInt(offset + 4)) {
+                return new Corrupt(offset, where + ": its checksum does not match (the bytes changed after they were"
+                        + " written)");
             }
-            if (damage != null) {
-                if (validRecordAfter(data, offset + 1)) {
-                    return new Corrupt(where + ": " + damage + ", yet valid records follow it");
-                }
-                warnings.add(tornWarning(where, damage, remaining));
-                break;
-            }
-            int end = bodyStart + length;
             JournalRecord record;
             try {
                 record = JournalCodec.decodeBody(ByteBuffer.wrap(data, bodyStart, length).slice());
             } catch (JournalCodec.MalformedRecordException e) {
-                return new Corrupt(where + " has a valid checksum but cannot be read: " + e.getMessage());
+                return new Corrupt(offset, where + " has a valid checksum but cannot be read: " + e.getMessage());
             }
-            if (record instanceof JournalRecord.Snapshot s) {
-                if (index != 0) {
-                    return new Corrupt(where + " is a snapshot, which may only be the first record");
-                }
-                for (Lease l : s.leases()) {
-                    if (leases.put(l.id(), l) != null) {
-                        return new Corrupt(where + " lists lease " + l.id() + " twice");
-                    }
-                }
-                nextLeaseId = s.nextLeaseId();
-            } else if (record instanceof JournalRecord.Granted g) {
-                LeaseId id = g.lease().id();
-                if (id.value() < nextLeaseId) {
-                    return new Corrupt(where + " grants lease " + id + " although ids up to " + (nextLeaseId - 1)
-                            + " were already handed out (a lease would be counted twice)");
-                }
-                leases.put(id, g.lease());
-                nextLeaseId = id.value() + 1;
-            } else if (record instanceof JournalRecord.Evicting e) {
-                Lease l = leases.get(e.id());
-                if (l == null || l.state() != LeaseState.ACTIVE) {
-                    warnings.add(where + " marks lease " + e.id() + " evicting, but it is "
-                            + (l == null ? "not in the ledger" : l.state()) + "; ignored");
-                } else {
-                    leases.put(e.id(), new Lease(l.id(), l.service(), l.bytes(), l.holder(), l.pids(), l.grantedAt(),
-                            LeaseState.EVICTING, java.util.Optional.of(e.at())));
-                }
-            } else if (record instanceof JournalRecord.Released r) {
-                if (leases.remove(r.id()) == null) {
-                    warnings.add(where + " releases lease " + r.id() + ", which is not in the ledger; ignored");
+            String wrong = misplaced(record, index, leases);
+            if (wrong != null) {
+                return new Corrupt(offset, where + " " + wrong);
+            }
+            if (leases == null) {
+                leases = new JournaledLeases((JournalRecord.Snapshot) record);
+            } else {
+                String ignored = leases.apply(record);
+                if (ignored != null) {
+                    warnings.add(where + " " + ignored + "; ignored");
                 }
             }
-            offset = end;
+            offset = bodyStart + length;
             index++;
         }
-        List<Lease> ordered = new ArrayList<>(leases.values());
-        ordered.sort((a, b) -> a.id().compareTo(b.id()));
-        return new Recovered(new RecoveredLedger(nextLeaseId, ordered, warnings), offset);
+        if (leases == null) {
+            return new Corrupt(JournalCodec.HEADER_BYTES, "it ends after its header, without the snapshot the file"
+                    + " was created with");
+        }
+        return new Recovered(new RecoveredLedger(leases.nextLeaseId(), leases.leases(), warnings), offset);
     }
 
-    private static String tornWarning(String where, String what, int bytes) {
-        return "dropped a torn last record (" + where + ", " + bytes + " bytes: " + what
-                + "); a crash interrupted its write, so it was never acknowledged";
+    /** Why a readable record cannot be at this place, or null when it can. */
+    private static String misplaced(JournalRecord record, int index, JournaledLeases leases) {
+        if (record instanceof JournalRecord.Snapshot s) {
+            if (index != 0) {
+                return "is a snapshot, which may only be the first record";
+            }
+            Set<LeaseId> seen = new HashSet<>();
+            for (Lease l : s.leases()) {
+                if (!seen.add(l.id())) {
+                    return "lists lease " + l.id() + " twice";
+                }
+            }
+            return null;
+        }
+        if (index == 0) {
+            return "is not the snapshot every journal starts with";
+        }
+        if (record instanceof JournalRecord.Granted g && g.lease().id().value() < leases.nextLeaseId()) {
+            return "grants lease " + g.lease().id() + " although ids up to " + (leases.nextLeaseId() - 1)
+                    + " were already handed out (a lease would be counted twice)";
+        }
+        return null;
     }
 
     /**
-     * Whether a checksummed record starts anywhere at or after {@code from}: what tells damage in
-     * the middle from a torn tail. A false match needs a random CRC32C hit (about 2^-32 per
-     * plausible position).
+     * Whether a checksummed record starts anywhere at or after {@code from}: what tells a length
+     * damaged in the middle from an unfinished last record. A false match needs a random CRC32C
+     * hit (about 2^-32 per plausible position).
      */
     private static boolean validRecordAfter(byte[] data, int from) {
         ByteBuffer all = ByteBuffer.wrap(data);
