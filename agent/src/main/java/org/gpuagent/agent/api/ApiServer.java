@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
-import org.gpuagent.agent.daemon.HolderNames;
+import org.gpuagent.agent.attribution.HolderNames;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.scheduler.Admission;
 import org.gpuagent.scheduler.AdmissionController;

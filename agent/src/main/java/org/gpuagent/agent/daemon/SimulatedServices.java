@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.nvml.sim.CudaOutOfMemoryException;

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.nvml.sim.GpuProfile;
 import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedDevice;
