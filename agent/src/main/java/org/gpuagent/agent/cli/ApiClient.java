@@ -151,6 +151,11 @@ final class ApiClient {
         }
     }
 
+    /** "the agent at HOST:PORT answered HTTP 500: MESSAGE": an answer the command cannot use. */
+    String answered(Response r) {
+        return "the agent at " + api + " answered HTTP " + r.status() + ": " + r.message();
+    }
+
     /**
      * One request. When the agent cannot be reached at this client's address and state directory
      * and the agent's configuration names others, the request goes there instead (it never
