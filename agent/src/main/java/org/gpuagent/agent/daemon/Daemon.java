@@ -149,7 +149,7 @@ public final class Daemon implements AutoCloseable {
         GpuMetrics metrics = GpuMetrics.builder().services(config.services().stream().map(ServiceConfig::name)
                 .toList()).perProcessSeries(config.exporter().pidLabels()).build();
         Optional<SimulatedServices> sim = backend.simulator().map(host -> new SimulatedServices(host.device(0),
-                threads.timers, SIM_START_DELAY, priorities()));
+                threads.timers, timers, clock, SIM_START_DELAY, priorities()));
         SharedHttpClient http = new SharedHttpClient();
         Notifier notifier = new Notifier(config.notifications().sinks(), config.notifications().instance()
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
