@@ -65,8 +65,12 @@ import org.gpuagent.scheduler.journal.Journal;
  *     → Evictor → actuators (Ollama unload, systemctl, podman; the simulator on the sim backend)
  * </pre>
  *
- * {@link #start} either returns a serving daemon or throws {@link StartupException} with one line
- * saying what is wrong, having released whatever it had opened.
+ * This class only wires: the parts live in their own classes ({@link LedgerSetup} for the ledger's
+ * size, services and journal, {@link DaemonThreads}, {@link LedgerPublisher}, {@code StatusJson},
+ * {@code Actuators}, the {@code attribution} package), and what it opens it registers with the
+ * {@link Shutdown}, whose stages give the order of stopping. {@link #start} either returns a
+ * serving daemon or throws {@link StartupException} with one line saying what is wrong, having
+ * stopped whatever it had started.
  */
 public final class Daemon implements AutoCloseable {
     /** On the simulator, a granted lease's process starts (and allocates) this long after the grant. */
