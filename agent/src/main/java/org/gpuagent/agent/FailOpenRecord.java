@@ -95,6 +95,7 @@ public final class FailOpenRecord {
         return append(stateDir, e, MAX_BYTES);
     }
 
+    @SuppressWarnings("try") // the file lock is held for the block, which never names it
     static boolean append(Path stateDir, Entry e, long maxBytes) throws IOException {
         byte[] line = (JSON.std.asString(toMap(e)) + "\n").getBytes(StandardCharsets.UTF_8);
         if (!Files.isDirectory(stateDir)) {
@@ -125,6 +126,7 @@ public final class FailOpenRecord {
      * the daemon starts is either read now or stays for the next start, never lost or read twice.
      * A missing record is an empty one.
      */
+    @SuppressWarnings("try") // the file lock is held for the block, which never names it
     public static Contents drain(Path stateDir) throws IOException {
         Path f = file(stateDir);
         if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {

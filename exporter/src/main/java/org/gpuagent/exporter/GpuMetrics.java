@@ -4,8 +4,6 @@ import com.codahale.metrics.MetricRegistry;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
-import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -18,6 +16,7 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -41,14 +40,14 @@ import org.gpuagent.nvml.sampler.GpuSnapshot;
  */
 public final class GpuMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
-    private final CachedSeries gpuSeries = new CachedSeries();
+    private final PublishedFamilies gpuSeries = new PublishedFamilies();
     private final DropwizardSeries dropwizard;
     private final SchedulerMetrics scheduler;
     private final UsageIntegrator usage;
     private final boolean perProcessSeries;
     private final AtomicReference<GpuSnapshot> latest = new AtomicReference<>();
     private final ExpositionFormats formats = ExpositionFormats.init();
-    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong generation = new AtomicLong();
     private long lastTimedSequence = -1;
 
     private GpuMetrics(Builder b) {
@@ -120,8 +119,8 @@ public final class GpuMetrics {
     }
 
     /**
-     * Increases with every publish and scheduler event: a rendered exposition of an older
-     * generation is out of date (only JVM and timer values change without it).
+     * Increases with every publish and scheduler event: a scrape answer of an older generation is
+     * out of date (only JVM and timer values change without it).
      */
     long generation() {
         return generation.get();
@@ -138,27 +137,15 @@ public final class GpuMetrics {
     }
 
     /**
-     * Writes every family in the format {@code acceptHeader} asks for (OpenMetrics or the
-     * Prometheus text format; null: the text format). The families built at publish are written
-     * from text rendered once per publish and format; the rest (counters, timers, JVM) are collected
-     * now. The cached families come first, so the order is not by name across the two parts.
+     * Writes every family, sorted by name, in the format {@code acceptHeader} asks for (OpenMetrics
+     * or the Prometheus text format; null: the text format): what client_java's scrape handler
+     * writes for {@code GET /metrics}, before compression.
      */
     public void write(OutputStream out, String acceptHeader) throws IOException {
-        ExpositionFormatWriter writer = formats.findWriter(acceptHeader);
-        EscapingScheme escaping = EscapingScheme.fromAcceptHeader(acceptHeader);
-        if (!(writer instanceof PrometheusTextFormatWriter) && !(writer instanceof OpenMetricsTextFormatWriter)) {
-            writer.write(out, registry.scrape(), escaping);
-            return;
-        }
-        out.write(gpuSeries.rendered(writer, escaping));
-        out.write(scheduler.view().rendered(writer, escaping));
-        writer.write(out, registry.scrape(CachedSeries.LIVE_ONLY), escaping);
+        formats.findWriter(acceptHeader).write(out, registry.scrape(), EscapingScheme.fromAcceptHeader(acceptHeader));
     }
 
-    /**
-     * Writes the families whose name {@code include} accepts, all collected and sorted by name
-     * (the slower path, for filtered scrapes).
-     */
+    /** Writes the families whose name {@code include} accepts, sorted by name. */
     public void write(OutputStream out, String acceptHeader, Predicate<String> include) throws IOException {
         ExpositionFormatWriter writer = formats.findWriter(acceptHeader);
         writer.write(out, registry.scrape(include), EscapingScheme.fromAcceptHeader(acceptHeader));

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.function.DoubleUnaryOperator;
 import org.gpuagent.nvml.Bar1Memory;
 import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.ClockType;
@@ -40,6 +42,12 @@ final class GpuSeries {
     static final Unit HERTZ = new Unit("hz");
     static final Unit BYTES_PER_SECOND = new Unit("bytes_per_second");
     private static final double HZ_PER_MHZ = 1e6;
+    // NVML's units to the families' (division where NVML's unit is the smaller, so that values stay exact)
+    private static final DoubleUnaryOperator AS_IS = v -> v;
+    private static final DoubleUnaryOperator MILLI = v -> v / 1000.0;
+    private static final DoubleUnaryOperator PERCENT = v -> v / 100.0;
+    private static final DoubleUnaryOperator MHZ = v -> v * HZ_PER_MHZ;
+    private static final DoubleUnaryOperator KIB = v -> v * 1024.0;
 
     static final String HELP_ENERGY_COUNTER = "Energy the GPU used in joules, from NVML's energy counter "
             + "(counts since the driver loaded).";
@@ -219,37 +227,19 @@ final class GpuSeries {
                 EngineUtilization e = d.decoderUtilization().get();
                 util.add(dl.add("engine", "decoder"), e.percent() / 100.0);
             }
-            if (d.temperatureCelsius().isPresent()) {
-                temp.add(dl, d.temperatureCelsius().getAsInt());
-            }
+            addIfPresent(temp, dl, d.temperatureCelsius(), AS_IS);
             for (TemperatureThreshold t : TemperatureThreshold.values()) {
-                OptionalInt v = d.temperatureThresholdCelsius(t);
-                if (v.isPresent()) {
-                    tempThreshold.add(dl.add("threshold", thresholdLabel(t)), v.getAsInt());
-                }
+                addIfPresent(tempThreshold, dl.add("threshold", thresholdLabel(t)), d.temperatureThresholdCelsius(t),
+                        AS_IS);
             }
-            if (d.powerUsageMilliwatts().isPresent()) {
-                power.add(dl, d.powerUsageMilliwatts().getAsLong() / 1000.0);
-            }
-            if (d.enforcedPowerLimitMilliwatts().isPresent()) {
-                powerLimit.add(dl, d.enforcedPowerLimitMilliwatts().getAsLong() / 1000.0);
-            }
+            addIfPresent(power, dl, d.powerUsageMilliwatts(), MILLI);
+            addIfPresent(powerLimit, dl, d.enforcedPowerLimitMilliwatts(), MILLI);
             for (ClockType t : ClockType.values()) {
-                OptionalInt mhz = d.clockMhz(t);
-                if (mhz.isPresent()) {
-                    clock.add(dl.add("clock", t.label()), mhz.getAsInt() * HZ_PER_MHZ);
-                }
-                OptionalInt max = d.maxClockMhz(t);
-                if (max.isPresent()) {
-                    clockMax.add(dl.add("clock", t.label()), max.getAsInt() * HZ_PER_MHZ);
-                }
+                addIfPresent(clock, dl.add("clock", t.label()), d.clockMhz(t), MHZ);
+                addIfPresent(clockMax, dl.add("clock", t.label()), d.maxClockMhz(t), MHZ);
             }
-            if (d.performanceState().isPresent()) {
-                pstate.add(dl, d.performanceState().getAsInt());
-            }
-            if (d.fanSpeedPercent().isPresent()) {
-                fan.add(dl, d.fanSpeedPercent().getAsInt() / 100.0);
-            }
+            addIfPresent(pstate, dl, d.performanceState(), AS_IS);
+            addIfPresent(fan, dl, d.fanSpeedPercent(), PERCENT);
             if (d.clockEventReasons().isPresent()) {
                 long bits = d.clockEventReasons().getAsLong();
                 for (ClockEventReason r : ClockEventReason.values()) {
@@ -265,27 +255,18 @@ final class GpuSeries {
                 }
             }
             PowerLimitReadings pl = d.powerLimits();
-            if (pl.minMilliwatts().isPresent()) {
-                powerMin.add(dl, pl.minMilliwatts().getAsLong() / 1000.0);
-            }
-            if (pl.maxMilliwatts().isPresent()) {
-                powerMax.add(dl, pl.maxMilliwatts().getAsLong() / 1000.0);
-            }
-            if (pl.defaultMilliwatts().isPresent()) {
-                powerDefault.add(dl, pl.defaultMilliwatts().getAsLong() / 1000.0);
-            }
+            addIfPresent(powerMin, dl, pl.minMilliwatts(), MILLI);
+            addIfPresent(powerMax, dl, pl.maxMilliwatts(), MILLI);
+            addIfPresent(powerDefault, dl, pl.defaultMilliwatts(), MILLI);
             PcieReadings pcie = d.pcie();
             for (PcieCounter c : PcieCounter.values()) {
-                OptionalInt kib = pcie.throughputKiBps(c);
-                if (kib.isPresent()) {
-                    pcieThroughput.add(dl.add("direction", c == PcieCounter.TX ? "tx" : "rx"),
-                            kib.getAsInt() * 1024.0);
-                }
+                addIfPresent(pcieThroughput, dl.add("direction", c == PcieCounter.TX ? "tx" : "rx"),
+                        pcie.throughputKiBps(c), KIB);
             }
-            addIfPresent(pcieGen, dl, pcie.linkGeneration());
-            addIfPresent(pcieMaxGen, dl, pcie.maxLinkGeneration());
-            addIfPresent(pcieWidth, dl, pcie.linkWidth());
-            addIfPresent(pcieMaxWidth, dl, pcie.maxLinkWidth());
+            addIfPresent(pcieGen, dl, pcie.linkGeneration(), AS_IS);
+            addIfPresent(pcieMaxGen, dl, pcie.maxLinkGeneration(), AS_IS);
+            addIfPresent(pcieWidth, dl, pcie.linkWidth(), AS_IS);
+            addIfPresent(pcieMaxWidth, dl, pcie.maxLinkWidth(), AS_IS);
             if (d.bar1Memory().isPresent()) {
                 Bar1Memory b = d.bar1Memory().get();
                 bar1Total.add(dl, b.totalBytes());
@@ -307,67 +288,23 @@ final class GpuSeries {
         }
 
         if (current) {
-            addWorkloads(f, workloads, perProcessSeries);
+            WorkloadSeries.add(f, workloads, perProcessSeries);
         }
         return f.build();
     }
 
-    private static void addWorkloads(Families f, List<Workload> workloads, boolean perProcessSeries) {
-        Families.Family mem = f.gauge("nvgpu_workload_memory_used_bytes", "Frame-buffer memory the workload's "
-                + "processes use in bytes (workload: the service, systemd unit or container name; kind: service, "
-                + "unit or container).", Unit.BYTES);
-        Families.Family procs = f.gauge("nvgpu_workload_processes", "Processes of the workload holding a GPU "
-                + "context.", null);
-        Families.Family util = f.gauge("nvgpu_workload_utilization_ratio", "Share of a GPU engine the "
-                + "workload's processes kept busy, from NVML's per-process samples, 0 to 1 per GPU (engine: sm, "
-                + "memory, encoder, decoder).", Unit.RATIO);
-        Families.Family pMem = null;
-        Families.Family pUtil = null;
-        if (perProcessSeries) {
-            pMem = f.gauge("nvgpu_workload_process_memory_used_bytes", "Frame-buffer memory one process of the "
-                    + "workload uses in bytes (opt-in: one series per pid).", Unit.BYTES);
-            pUtil = f.gauge("nvgpu_workload_process_utilization_ratio", "Share of a GPU engine one process of "
-                    + "the workload kept busy, 0 to 1 (opt-in: one series per pid).", Unit.RATIO);
-        }
-        for (Workload w : workloads) {
-            Labels wl = Labels.of("kind", w.kind().label(), "workload", w.name());
-            mem.add(wl, w.memoryUsedBytes());
-            procs.add(wl, w.processCount());
-            for (WorkloadEngine e : WorkloadEngine.values()) {
-                OptionalDouble r = w.utilizationRatio(e);
-                if (r.isPresent()) {
-                    util.add(wl.add("engine", e.label()), r.getAsDouble());
-                }
-            }
-            if (perProcessSeries) {
-                for (int pid : w.pids()) {
-                    List<WorkloadProcess> ofPid = w.processes().stream().filter(p -> p.pid() == pid).toList();
-                    Labels pl = wl.add("pid", Integer.toString(pid));
-                    long bytes = 0;
-                    boolean known = false;
-                    for (WorkloadProcess p : ofPid) {
-                        if (p.usedBytes().isPresent()) {
-                            known = true;
-                            bytes += p.usedBytes().getAsLong();
-                        }
-                    }
-                    if (known) {
-                        pMem.add(pl, bytes);
-                    }
-                    for (WorkloadEngine e : WorkloadEngine.values()) {
-                        OptionalDouble r = Workload.utilizationRatio(e, ofPid);
-                        if (r.isPresent()) {
-                            pUtil.add(pl.add("engine", e.label()), r.getAsDouble());
-                        }
-                    }
-                }
-            }
+    /** {@code value} in the family's unit, when present: a field the GPU lacks has no series. */
+    private static void addIfPresent(Families.Family family, Labels labels, OptionalInt value,
+            DoubleUnaryOperator unit) {
+        if (value.isPresent()) {
+            family.add(labels, unit.applyAsDouble(value.getAsInt()));
         }
     }
 
-    private static void addIfPresent(Families.Family family, Labels labels, OptionalInt value) {
+    private static void addIfPresent(Families.Family family, Labels labels, OptionalLong value,
+            DoubleUnaryOperator unit) {
         if (value.isPresent()) {
-            family.add(labels, value.getAsInt());
+            family.add(labels, unit.applyAsDouble(value.getAsLong()));
         }
     }
 

@@ -45,7 +45,7 @@ public final class SchedulerMetrics {
     private final Counter preemptions;
     private final Counter failOpenAdmissions;
     private final Timer admissionTimer;
-    private final CachedSeries view = new CachedSeries();
+    private final PublishedFamilies view = new PublishedFamilies();
     private final Runnable changed;
     private volatile Optional<String> problem = Optional.empty();
 
@@ -122,10 +122,6 @@ public final class SchedulerMetrics {
             failOpenAdmissions.labelValues(serviceLabel(service)).inc(count);
             changed.run();
         }
-    }
-
-    CachedSeries view() {
-        return view;
     }
 
     void publish(SchedulerMetricsView v) {

@@ -44,10 +44,10 @@ class GoldenExpositionTest {
         }
     }
 
-    /** The scrape path writes the published families from cached text: it must say what a full collect says. */
+    /** A scrape of every family says what a scrape by names says, before and after new data. */
     @ParameterizedTest
     @ValueSource(strings = {"text/plain", OPENMETRICS})
-    void theCachedTextSaysWhatAFullCollectSays(String accept) throws Exception {
+    void theWholeScrapeSaysWhatAScrapeByNamesSays(String accept) throws Exception {
         try (HomelabScenario s = HomelabScenario.started()) {
             for (int round = 0; round < 2; round++) {
                 ByteArrayOutputStream full = new ByteArrayOutputStream();

@@ -160,15 +160,20 @@ class MetricsServerTest {
                 1e-3, "a published snapshot makes a new body");
     }
 
+    /** Compression and family names as client_java's scrape handler reads them. */
     @Test
-    void gzipAndNameParametersAreReadAsHttpMeansThem() {
-        assertTrue(MetricsServer.acceptsGzip(List.of("gzip")));
-        assertTrue(MetricsServer.acceptsGzip(List.of("deflate, GZIP;q=0.5")));
-        assertFalse(MetricsServer.acceptsGzip(List.of("gzip;q=0")));
-        assertFalse(MetricsServer.acceptsGzip(List.of("identity")));
-        assertFalse(MetricsServer.acceptsGzip(null));
-        assertEquals(List.of("nvgpu_up", "a b"), MetricsServer.names("name%5B%5D=nvgpu_up&x=1&name[]=a+b&name[]="));
-        assertEquals(List.of(), MetricsServer.names(null));
+    void gzipOnlyWhenAcceptedAndNamesPercentEncodedOrNot() throws Exception {
+        assertEquals("", send("GET", "/metrics", "Accept-Encoding", "gzip;q=0").headers()
+                .firstValue("Content-Encoding").orElse(""));
+        assertEquals("", send("GET", "/metrics", "Accept-Encoding", "identity").headers()
+                .firstValue("Content-Encoding").orElse(""));
+        assertEquals("", send("GET", "/metrics").headers().firstValue("Content-Encoding").orElse(""));
+        HttpResponse<byte[]> gzip = send("GET", "/metrics", "Accept-Encoding", "deflate, gzip");
+        assertEquals("gzip", gzip.headers().firstValue("Content-Encoding").orElse(""));
+        assertEquals(Long.toString(gzip.body().length), gzip.headers().firstValue("Content-Length").orElse(""),
+                "sent with its length, not chunked");
+        Exposition e = Exposition.parse(body(send("GET", "/metrics?name%5B%5D=nvgpu_up&x=1&name[]=nvgpu_info&name[]=")));
+        assertEquals(java.util.Set.of("nvgpu_up", "nvgpu_info"), e.names(), e.text);
     }
 
     @Test
@@ -195,6 +200,7 @@ class MetricsServerTest {
     void clientsSendingHeadersSlowlyDoNotStallMetricsOrHealthz() throws Exception {
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         List<java.net.Socket> slow = new java.util.ArrayList<>();
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(40);
         try {
             for (int i = 0; i < 40; i++) {
                 java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), server.port());
@@ -202,6 +208,7 @@ class MetricsServerTest {
                 Thread t = new Thread(() -> {
                     try {
                         s.getOutputStream().write("GET /metrics HTTP/1.1\r\nX: ".getBytes(StandardCharsets.US_ASCII));
+                        started.countDown();
                         while (!stop.get()) {
                             s.getOutputStream().write('x');
                             Thread.sleep(100);
@@ -213,7 +220,7 @@ class MetricsServerTest {
                 t.setDaemon(true);
                 t.start();
             }
-            Thread.sleep(300);
+            assertTrue(started.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS), "every slow client has begun");
             for (int i = 0; i < 5; i++) {
                 assertEquals(200, send("GET", "/healthz").statusCode());
                 assertEquals(200, send("GET", "/metrics").statusCode());

@@ -164,12 +164,18 @@ final class PrometheusServer implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, then SIGKILL after 15 s or when interrupted (the interrupt stays set). */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         process.destroy();
-        if (!process.waitFor(15, TimeUnit.SECONDS)) {
+        try {
+            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(15, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
             process.destroyForcibly();
-            process.waitFor(15, TimeUnit.SECONDS);
+            Thread.currentThread().interrupt();
         }
     }
 }

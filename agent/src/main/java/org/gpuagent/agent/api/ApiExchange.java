@@ -1,5 +1,7 @@
 package org.gpuagent.agent.api;
 
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -12,7 +14,18 @@ import java.util.function.BooleanSupplier;
  * may ask {@link Request#clientGone()} meanwhile.
  */
 final class ApiExchange {
+    private static final JSON WRITER = JSON.std;
+
     private ApiExchange() {
+    }
+
+    /** {@code body} as the API's JSON. */
+    static byte[] json(Map<String, Object> body) {
+        try {
+            return WRITER.asBytes(body);
+        } catch (IOException e) {
+            throw new IllegalStateException("writing JSON to memory failed", e);
+        }
     }
 
     /**
@@ -53,6 +66,19 @@ final class ApiExchange {
 
         static Response json(int status, byte[] body) {
             return new Response(status, Map.of(), body, "application/json", null);
+        }
+
+        static Response json(int status, Map<String, Object> body) {
+            return json(status, ApiExchange.json(body));
+        }
+
+        /** {@code {"error": code, "message": text, ...}} with the error's status and headers. */
+        static Response error(ApiError e) {
+            Response r = json(e.status(), e.body());
+            for (Map.Entry<String, String> h : e.headers().entrySet()) {
+                r = r.withHeader(h.getKey(), h.getValue());
+            }
+            return r;
         }
 
         Response withHeader(String name, String value) {

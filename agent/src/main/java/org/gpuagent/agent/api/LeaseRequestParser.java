@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import org.gpuagent.agent.attribution.HolderNames;
 import org.gpuagent.agent.config.ByteSize;
-import org.gpuagent.agent.daemon.HolderNames;
 import org.gpuagent.scheduler.AdmissionRequest;
 
 /**

@@ -1,6 +1,5 @@
 package org.gpuagent.agent.cli;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -47,11 +46,8 @@ final class AdmitCommand implements Callable<Integer> {
             description = "A process that will use the lease (repeatable); the lease lives while one does.")
     List<Long> pids = List.of();
 
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "The agent's configuration: its listen.api and state-dir (when --api, --state-dir "
-                    + "and the environment do not say), and the service's fail mode when the agent cannot be "
-                    + "reached (default: the built-in one).")
-    Path config;
+    @Mixin
+    ConfigOption config;
 
     AdmitCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -59,26 +55,15 @@ final class AdmitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        OptionalLong size = OptionalLong.empty();
-        if (bytes != null) {
-            try {
-                size = OptionalLong.of(ByteSize.parse(bytes));
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--bytes: " + e.getMessage());
-            }
-        }
-        Duration w;
-        try {
-            w = Durations.parse(wait);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--wait: " + e.getMessage());
-        }
+        OptionalLong size = bytes == null ? OptionalLong.empty()
+                : OptionalLong.of(OptionValue.parse(spec, "--bytes", bytes, ByteSize::parse));
+        Duration w = OptionValue.parse(spec, "--wait", wait, Durations::parse);
         for (Long p : pids) {
             if (p <= 0) {
                 throw new ParameterException(spec.commandLine(), "--pid: " + p + " is not a process id");
             }
         }
-        ClientConfig agentConfig = ClientConfig.load(Optional.ofNullable(config));
+        ClientConfig agentConfig = config.clientConfig();
         return new Admitter(ctx, "gpu-agent").admit(client.client(ctx, agentConfig),
                 new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids), agentConfig, true);
     }

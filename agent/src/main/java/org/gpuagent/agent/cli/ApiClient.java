@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
-import java.net.URI;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -22,6 +21,11 @@ import org.gpuagent.agent.config.HostPort;
  * The CLI's side of the API. Plain {@link HttpURLConnection}: a client command is a short-lived
  * process, and {@code java.net.http} costs a selector thread and tens of milliseconds of class
  * loading that an {@code ExecStartPre} should not pay.
+ *
+ * <p>For the same reason a request that succeeds concatenates no strings with {@code +}: the first
+ * such concatenation in a JVM links {@code StringConcatFactory}, about 15 ms of an admission's
+ * 70 (README, "The launcher and what it costs"). {@code QuickAdmitStartupTest} holds the admit path
+ * to it; error paths may concatenate freely.
  */
 final class ApiClient {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
@@ -147,6 +151,11 @@ final class ApiClient {
         }
     }
 
+    /** "the agent at HOST:PORT answered HTTP 500: MESSAGE": an answer the command cannot use. */
+    String answered(Response r) {
+        return "the agent at " + api + " answered HTTP " + r.status() + ": " + r.message();
+    }
+
     /**
      * One request. When the agent cannot be reached at this client's address and state directory
      * and the agent's configuration names others, the request goes there instead (it never
@@ -178,8 +187,8 @@ final class ApiClient {
         }
         HttpURLConnection c;
         try {
-            URL url = URI.create("http://" + api + pathAndQuery).toURL();
-            c = (HttpURLConnection) url.openConnection();
+            // java.net.URL puts an IPv6 host in brackets itself
+            c = (HttpURLConnection) new URL("http", api.host(), api.port(), pathAndQuery).openConnection();
         } catch (IOException | IllegalArgumentException e) {
             throw new Unreachable("bad API address " + api + ": " + e.getMessage());
         }
@@ -188,7 +197,7 @@ final class ApiClient {
             c.setReadTimeout((int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis()));
             c.setRequestMethod(method);
             c.setUseCaches(false);
-            c.setRequestProperty("Authorization", "Bearer " + token);
+            c.setRequestProperty("Authorization", "Bearer ".concat(token));
             c.setRequestProperty("Accept", "application/json");
             if (jsonBody != null) {
                 byte[] b = jsonBody.getBytes(StandardCharsets.UTF_8);

@@ -47,10 +47,8 @@ final class HookCommand {
         @Parameters(paramLabel = "STAGE", description = "prestart, createRuntime or poststop")
         String stage;
 
-        @Option(names = "--config", paramLabel = "FILE",
-                description = "The agent's configuration: its listen.api and state-dir, and the service's fail "
-                        + "mode when the agent cannot be reached (default: the built-in one).")
-        Path config;
+        @Mixin
+        ConfigOption config;
 
         Oci(CliContext ctx) {
             this.ctx = ctx;
@@ -76,7 +74,7 @@ final class HookCommand {
                 return ExitCodes.OK;
             }
             String holder = "oci:" + state.id();
-            ClientConfig agentConfig = ClientConfig.load(Optional.ofNullable(config));
+            ClientConfig agentConfig = config.clientConfig();
             ApiClient api;
             try {
                 api = client.client(ctx, agentConfig);

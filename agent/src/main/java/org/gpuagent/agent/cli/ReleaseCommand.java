@@ -35,10 +35,8 @@ final class ReleaseCommand implements Callable<Integer> {
         String holder;
     }
 
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "The agent's configuration: its listen.api and state-dir, when --api, --state-dir and "
-                    + "the environment do not say.")
-    java.nio.file.Path config;
+    @Mixin
+    ConfigOption config;
 
     ReleaseCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -48,18 +46,14 @@ final class ReleaseCommand implements Callable<Integer> {
     public Integer call() {
         String path;
         if (which.lease != null) {
-            try {
-                path = "/v1/leases/" + LeaseId.parse(which.lease);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--lease: " + e.getMessage());
-            }
+            path = "/v1/leases/" + OptionValue.parse(spec, "--lease", which.lease, LeaseId::parse);
         } else {
             if (which.holder.isBlank()) {
                 throw new ParameterException(spec.commandLine(), "--holder: empty");
             }
             path = "/v1/leases?holder=" + URLEncoder.encode(which.holder, StandardCharsets.UTF_8);
         }
-        ApiClient api = client.client(ctx, ClientConfig.load(java.util.Optional.ofNullable(config)));
+        ApiClient api = client.client(ctx, config.clientConfig());
         try {
             ApiClient.Response r = api.call("DELETE", path, null, Duration.ofSeconds(30));
             if (r.status() == 204) {
@@ -69,7 +63,7 @@ final class ReleaseCommand implements Callable<Integer> {
                 ctx.err().println("gpu-agent: the agent refused the request: " + r.message());
                 return ExitCodes.USAGE;
             }
-            ctx.err().println("gpu-agent: the agent at " + api.api() + " answered HTTP " + r.status() + ": " + r.message());
+            ctx.err().println("gpu-agent: " + api.answered(r));
             return ExitCodes.UNREACHABLE;
         } catch (ApiClient.Unreachable e) {
             ctx.err().println("gpu-agent: " + e.getMessage());

@@ -33,7 +33,7 @@ final class StatusCommand implements Callable<Integer> {
             return ExitCodes.UNREACHABLE;
         }
         if (r.status() != 200) {
-            ctx.err().println("gpu-agent: the agent at " + api.api() + " answered HTTP " + r.status() + ": " + r.message());
+            ctx.err().println("gpu-agent: " + api.answered(r));
             return ExitCodes.UNREACHABLE;
         }
         if (json) {

@@ -1,5 +1,7 @@
 package org.gpuagent.agent.daemon;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +11,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.gpuagent.agent.FailOpenRecord;
-import org.gpuagent.agent.api.LeaseJson;
 import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notification;
@@ -74,99 +75,26 @@ final class EventReporter implements LedgerListener, Consumer<GpuSnapshot> {
         DaemonLog.Severity severity = event instanceof LedgerEvent.OverUse || event instanceof LedgerEvent.RolledBack
                 ? DaemonLog.Severity.WARN : DaemonLog.Severity.INFO;
         DaemonLog.log(severity, event.sentence(), null);
-        Optional<NotificationEvent> kind = eventOf(event);
+        Optional<NotificationEvent> kind = LedgerNotifications.eventOf(event);
         if (kind.isPresent() && notifier.wants(kind.get())) {
-            notifier.notify(notification(kind.get(), event));
+            notifier.notify(LedgerNotifications.notification(kind.get(), event));
         }
     }
 
-    /** The notification event of a ledger event; empty for those not notified (rollbacks, unattributed use). */
-    static Optional<NotificationEvent> eventOf(LedgerEvent e) {
-        NotificationEvent n = null;
-        if (e instanceof LedgerEvent.Admitted) {
-            n = NotificationEvent.ADMITTED;
-        } else if (e instanceof LedgerEvent.Queued) {
-            n = NotificationEvent.QUEUED;
-        } else if (e instanceof LedgerEvent.Denied) {
-            n = NotificationEvent.DENIED;
-        } else if (e instanceof LedgerEvent.Preempted) {
-            n = NotificationEvent.PREEMPTED;
-        } else if (e instanceof LedgerEvent.Evicted) {
-            n = NotificationEvent.EVICTED;
-        } else if (e instanceof LedgerEvent.Released) {
-            n = NotificationEvent.RELEASED;
-        } else if (e instanceof LedgerEvent.Reclaimed) {
-            n = NotificationEvent.RECLAIMED;
-        } else if (e instanceof LedgerEvent.OverUse) {
-            n = NotificationEvent.OVER_USE;
+    /**
+     * What clients recorded in {@code stateDir} while the agent was away ({@link FailOpenRecord}):
+     * reported once ({@link #failOpen}), then emptied. A record that cannot be read is one warning.
+     */
+    void failOpenRecord(Path stateDir, Instant now) {
+        try {
+            FailOpenRecord.Contents record = FailOpenRecord.drain(stateDir);
+            if (!record.isEmpty()) {
+                failOpen(record, now);
+            }
+        } catch (IOException | RuntimeException e) {
+            DaemonLog.warn("cannot read the fail-open record " + FailOpenRecord.file(stateDir) + ": "
+                    + DaemonLog.describe(e) + "; starts made without the agent are not reported");
         }
-        return Optional.ofNullable(n);
-    }
-
-    /** The notification of ledger event {@code e}: its severity, a headline, its sentence and its fields. */
-    static Notification notification(NotificationEvent kind, LedgerEvent e) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        String service;
-        String title;
-        Severity severity = kind.severity();
-        if (e instanceof LedgerEvent.Admitted a) {
-            service = a.lease().service();
-            m.put("service", service);
-            m.put("lease", LeaseJson.of(a.lease()));
-            m.put("preempted", a.victims().stream().map(v -> v.id().value()).toList());
-            m.put("waitedMs", a.waited().toMillis());
-            title = service + " got " + ByteSize.format(a.lease().bytes()) + " of VRAM"
-                    + (a.victims().isEmpty() ? "" : " by preemption");
-        } else if (e instanceof LedgerEvent.Queued q) {
-            service = q.service();
-            m.put("service", service);
-            m.put("bytes", q.bytes());
-            m.put("position", q.position());
-            m.put("deadline", q.deadline().toString());
-            title = service + " waits for " + ByteSize.format(q.bytes()) + " of VRAM";
-        } else if (e instanceof LedgerEvent.Denied d) {
-            service = d.service();
-            m.put("service", service);
-            m.put("bytes", d.bytes());
-            m.put("reason", d.reason().label());
-            m.put("shortfallBytes", d.shortfallBytes());
-            m.put("waitedMs", d.waited().toMillis());
-            severity = NotificationEvent.severityOfDenial(d.reason().label());
-            title = service + " denied " + ByteSize.format(d.bytes()) + " of VRAM";
-        } else if (e instanceof LedgerEvent.Preempted p) {
-            service = p.victim().service();
-            m.put("service", service);
-            m.put("lease", LeaseJson.of(p.victim()));
-            m.put("forService", p.forService());
-            title = service + " preempted for " + p.forService();
-        } else if (e instanceof LedgerEvent.Evicted ev) {
-            service = ev.lease().service();
-            m.put("service", service);
-            m.put("lease", LeaseJson.of(ev.lease()));
-            title = service + " gave its VRAM back";
-        } else if (e instanceof LedgerEvent.Released r) {
-            service = r.lease().service();
-            m.put("service", service);
-            m.put("lease", LeaseJson.of(r.lease()));
-            title = service + " released " + ByteSize.format(r.lease().bytes()) + " of VRAM";
-        } else if (e instanceof LedgerEvent.Reclaimed r) {
-            service = r.lease().service();
-            m.put("service", service);
-            m.put("lease", LeaseJson.of(r.lease()));
-            m.put("goneSince", r.goneSince().toString());
-            title = service + "'s lease reclaimed: its holder is gone";
-        } else if (e instanceof LedgerEvent.OverUse o) {
-            service = o.service();
-            m.put("service", service);
-            m.put("holder", o.holder().orElse(null));
-            m.put("leasedBytes", o.leasedBytes());
-            m.put("observedBytes", o.observedBytes());
-            title = service + " uses " + ByteSize.format(o.observedBytes()) + " of VRAM, leased "
-                    + ByteSize.format(o.leasedBytes());
-        } else {
-            throw new IllegalArgumentException("no notification for " + e.getClass().getSimpleName());
-        }
-        return new Notification(kind, severity, title, e.sentence(), e.at(), Optional.of(service), Map.of(), m);
     }
 
     /**

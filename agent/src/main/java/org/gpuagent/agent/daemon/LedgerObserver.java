@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.gpuagent.agent.attribution.HolderLiveness;
+import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.ProcessInfo;

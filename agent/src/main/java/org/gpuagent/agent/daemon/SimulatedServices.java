@@ -1,6 +1,7 @@
 package org.gpuagent.agent.daemon;
 
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -8,8 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Executor;
+import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.nvml.sim.CudaOutOfMemoryException;
@@ -20,6 +21,7 @@ import org.gpuagent.scheduler.LeaseId;
 import org.gpuagent.scheduler.LedgerEvent;
 import org.gpuagent.scheduler.LedgerListener;
 import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.Timers;
 
 /**
  * The services' processes on the simulated GPU, so that the whole loop (ledger, reconciliation,
@@ -28,8 +30,9 @@ import org.gpuagent.scheduler.PriorityClass;
  * lease's bytes {@code startDelay} later; a release, eviction or reclaim makes it exit. Preemption
  * on this backend asks {@link #exitLater} instead of running the real actuator.
  *
- * <p>Every change runs on one single-threaded executor, in event order, so a lease released before
- * its process started never starts one. Listener calls arrive on the ledger's writer and only
+ * <p>Every change runs on one serial executor, in event order, so a lease released before its
+ * process started never starts one; delays are the injected {@link Timers}, whose actions hand
+ * their change to the same executor. Listener calls arrive on the ledger's writer and only
  * enqueue.
  */
 final class SimulatedServices implements LedgerListener, ProcessAttributor {
@@ -37,7 +40,9 @@ final class SimulatedServices implements LedgerListener, ProcessAttributor {
     static final int FIRST_PID = 5_000_000;
 
     private final SimulatedDevice device;
-    private final ScheduledExecutorService executor;
+    private final Executor executor;
+    private final Timers timers;
+    private final InstantSource clock;
     private final Duration startDelay;
     private final Map<String, PriorityClass> priorities;
     /** Touched only on {@link #executor}. */
@@ -51,10 +56,16 @@ final class SimulatedServices implements LedgerListener, ProcessAttributor {
     private record Running(Lease lease, SimProcess process) {
     }
 
-    SimulatedServices(SimulatedDevice device, ScheduledExecutorService executor, Duration startDelay,
-            Map<String, PriorityClass> priorities) {
+    /**
+     * @param executor runs one change at a time, in order
+     * @param timers   the start and exit delays, on {@code clock}
+     */
+    SimulatedServices(SimulatedDevice device, Executor executor, Timers timers, InstantSource clock,
+            Duration startDelay, Map<String, PriorityClass> priorities) {
         this.device = device;
         this.executor = executor;
+        this.timers = timers;
+        this.clock = clock;
         this.startDelay = startDelay;
         this.priorities = Map.copyOf(priorities);
     }
@@ -73,7 +84,7 @@ final class SimulatedServices implements LedgerListener, ProcessAttributor {
     public void onEvent(LedgerEvent event) {
         if (event instanceof LedgerEvent.Admitted a) {
             executor.execute(() -> pending.add(a.lease().id()));
-            executor.schedule(() -> start(a.lease()), startDelay.toNanos(), TimeUnit.NANOSECONDS);
+            later(startDelay, () -> start(a.lease()));
         } else if (event instanceof LedgerEvent.Released r) {
             executor.execute(() -> stop(r.lease().id(), "released"));
         } else if (event instanceof LedgerEvent.Evicted e) {
@@ -87,7 +98,11 @@ final class SimulatedServices implements LedgerListener, ProcessAttributor {
 
     /** The preempted lease's process exits after {@code delay}, as an unloaded model frees its memory. */
     void exitLater(Lease lease, Duration delay) {
-        executor.schedule(() -> stop(lease.id(), "preempted"), delay.toNanos(), TimeUnit.NANOSECONDS);
+        later(delay, () -> stop(lease.id(), "preempted"));
+    }
+
+    private void later(Duration delay, Runnable change) {
+        timers.schedule(clock.instant().plus(delay), () -> executor.execute(change));
     }
 
     @Override

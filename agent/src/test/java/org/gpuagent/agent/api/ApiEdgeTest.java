@@ -77,11 +77,11 @@ class ApiEdgeTest {
                         "malformed chunk size"),
                 Arguments.of("POST /v1/leases HTTP/1.1\r\n" + auth + "Transfer-Encoding: chunked\r\n\r\n"
                         + "20000\r\n", 413, "larger than"),
-                Arguments.of("GET /v1/" + "a".repeat(HttpListener.MAX_REQUEST_LINE) + " HTTP/1.1\r\n\r\n", 414,
+                Arguments.of("GET /v1/" + "a".repeat(RequestReader.MAX_REQUEST_LINE) + " HTTP/1.1\r\n\r\n", 414,
                         "request line is longer"),
-                Arguments.of("GET /v1/status HTTP/1.1\r\nX: " + "a".repeat(HttpListener.MAX_HEAD_BYTES) + "\r\n\r\n",
+                Arguments.of("GET /v1/status HTTP/1.1\r\nX: " + "a".repeat(RequestReader.MAX_HEAD_BYTES) + "\r\n\r\n",
                         431, "headers are larger"),
-                Arguments.of("GET /v1/status HTTP/1.1\r\n" + "X: a\r\n".repeat(HttpListener.MAX_HEADERS + 1)
+                Arguments.of("GET /v1/status HTTP/1.1\r\n" + "X: a\r\n".repeat(RequestReader.MAX_HEADERS + 1)
                         + "\r\n", 431, "fields"),
                 Arguments.of("PATCH /v1/leases/1 HTTP/1.1\r\n" + auth + "\r\n", 405, "not allowed"),
                 Arguments.of("GET /v1/leases/99999999999999999999999 HTTP/1.1\r\n" + auth + "\r\n", 400,

@@ -38,6 +38,7 @@ class HttpListenerFuzzTest {
     }
 
     @FuzzTest(maxDuration = "30s")
+    @SuppressWarnings("try") // ownListener's permission lasts for the block, which never names it
     void rawRequest(byte[] raw) throws IOException {
         byte[] request = new String(raw, StandardCharsets.ISO_8859_1).replace("TOKEN", rig.token)
                 .getBytes(StandardCharsets.ISO_8859_1);

@@ -19,7 +19,7 @@ class LeaseRequestFuzzTest {
                     || e.getMessage().isBlank()) {
                 throw new AssertionError("not a 400 with a message: " + e.status() + " " + e.getMessage());
             }
-            FuzzOracle.check(e.status(), ApiServer.json(e.body()), "parser");
+            FuzzOracle.check(e.status(), ApiExchange.json(e.body()), "parser");
         }
     }
 }

@@ -31,7 +31,7 @@ class ConfigLoaderTest {
         assertEquals(2560 * ByteSize.MIB, c.service("ollama").orElseThrow().requestBytes());
         long total = 4096 * ByteSize.MIB;
         // auto headroom on 4 GiB is 5% (204.8 MiB), more than the 192 MiB floor
-        assertEquals(total - (long) (total / 20), c.budgetFor(total));
+        assertEquals(total - total / 20, c.budgetFor(total));
         assertEquals(new HostPort("0.0.0.0", 9848), c.listen().metrics());
         assertEquals(new HostPort("127.0.0.1", 9849), c.listen().api());
         // the default is contended on purpose: all four do not fit in the budget

@@ -1,6 +1,6 @@
 package org.gpuagent.agent.daemon;
 
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +14,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import org.gpuagent.agent.attribution.AttributionChain;
+import org.gpuagent.agent.attribution.CgroupAttributor;
+import org.gpuagent.agent.attribution.CgroupLiveness;
+import org.gpuagent.agent.attribution.CgroupLivenessTest;
+import org.gpuagent.agent.attribution.HolderLiveness;
+import org.gpuagent.agent.attribution.LeasePidAttributor;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;

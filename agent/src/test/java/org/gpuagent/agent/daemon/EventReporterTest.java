@@ -72,15 +72,15 @@ class EventReporterTest {
                         Severity.WARNING, "ollama's lease reclaimed: its holder is gone"),
                 new Case(new LedgerEvent.OverUse(AT, "jellyfin", Optional.empty(), 256 * MIB, 400 * MIB, 64 * MIB, "s"),
                         NotificationEvent.OVER_USE, Severity.WARNING, "jellyfin uses 400 MiB of VRAM, leased 256 MiB"))) {
-            assertEquals(Optional.of(c.kind()), EventReporter.eventOf(c.event()), c.title());
-            Notification n = EventReporter.notification(c.kind(), c.event());
+            assertEquals(Optional.of(c.kind()), LedgerNotifications.eventOf(c.event()), c.title());
+            Notification n = LedgerNotifications.notification(c.kind(), c.event());
             assertEquals(c.severity(), n.severity(), c.title());
             assertEquals(c.title(), n.title());
             assertEquals("s", n.message());
             assertEquals(AT, n.at());
             assertTrue(n.service().isPresent());
         }
-        assertEquals(Optional.empty(), EventReporter.eventOf(new LedgerEvent.UnattributedUse(AT, 1, "")));
+        assertEquals(Optional.empty(), LedgerNotifications.eventOf(new LedgerEvent.UnattributedUse(AT, 1, "")));
     }
 
     @Test

@@ -355,11 +355,17 @@ class PodmanIT {
             return (List<Map<String, Object>>) (List<?>) JSON.std.mapFrom(r.body()).get("leases");
         }
 
+        /** SIGTERM, then SIGKILL after 30 s or when interrupted (the interrupt stays set). */
         @Override
-        public void close() throws Exception {
+        public void close() {
             process.toHandle().destroy();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
                 process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -134,7 +135,10 @@ class ApiEndToEndTest extends SimulatedDaemonTest {
             assertEquals(List.of(sleeper.pid()), list(map(json(r).get("lease")).get("pids")).stream()
                     .map(x -> num(x)).toList());
             long id = num(map(json(r).get("lease")).get("id"));
-            Thread.sleep(1500);
+            // past the 1 s grace by the daemon's own observations, not by our clock
+            Instant pastGrace = Instant.parse((String) map(json(r).get("lease")).get("grantedAt")).plusMillis(1500);
+            awaitStatus(s -> map(s.get("budget")).get("observedAt") instanceof String at
+                    && Instant.parse(at).isAfter(pastGrace), "an observation past the grace");
             assertTrue(leaseIds().contains(id), "a live pid keeps its lease past the grace");
             sleeper.destroyForcibly().waitFor();
             awaitStatus(s -> list(s.get("leases")).isEmpty(), "the dead pid's lease reclaimed");

@@ -22,8 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * {@code GET /metrics} over loopback from 10 concurrent scrapers (one keep-alive HTTP/1.1
- * connection each, {@link KeepAliveScraper}) against a live {@link MetricsServer} with the default set and JVM metrics. Target: p99 ≤
- * 2 ms. {@code gzip=true} asks as Prometheus does (OpenMetrics, gzip).
+ * connection each, {@link KeepAliveScraper}) against a live {@link MetricsServer} with the default
+ * set and JVM metrics. Target: p99 ≤ 2 ms. {@code gzip=true} asks as Prometheus does (OpenMetrics,
+ * gzip).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)

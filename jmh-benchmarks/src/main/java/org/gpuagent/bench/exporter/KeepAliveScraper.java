@@ -10,7 +10,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A minimal HTTP/1.1 client on one keep-alive connection, as a Prometheus server scrapes: it sends
- * one fixed request and reads the status, the headers and a Content-Length body. Kept this small so
+ * one fixed request and reads the status, the headers and the body (by Content-Length, or chunked
+ * as the JDK server sends a compressed one, trailers ignored). Kept this small so
  * that the benchmark measures the server and not a heavyweight client on the same two cores.
  */
 final class KeepAliveScraper implements AutoCloseable {
@@ -35,7 +36,7 @@ final class KeepAliveScraper implements AutoCloseable {
         request = r.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** One request; returns the body length. */
+    /** One request; returns the body length (a chunked body's, summed). */
     int get() throws IOException {
         out.write(request);
         out.flush();
@@ -44,14 +45,32 @@ final class KeepAliveScraper implements AutoCloseable {
             throw new IOException("unexpected status: " + status);
         }
         int length = -1;
+        boolean chunked = false;
         for (String h = line(); !h.isEmpty(); h = line()) {
             if (h.regionMatches(true, 0, "content-length:", 0, 15)) {
                 length = Integer.parseInt(h.substring(15).trim());
+            } else if (h.regionMatches(true, 0, "transfer-encoding:", 0, 18)) {
+                chunked = h.substring(18).trim().equalsIgnoreCase("chunked");
             }
         }
-        if (length < 0) {
-            throw new IOException("no Content-Length in the response");
+        if (chunked) {
+            int total = 0;
+            for (int size = Integer.parseInt(line().trim(), 16); size > 0; size = Integer.parseInt(line().trim(), 16)) {
+                read(size);
+                total += size;
+                line();
+            }
+            line();
+            return total;
         }
+        if (length < 0) {
+            throw new IOException("neither Content-Length nor chunked in the response");
+        }
+        read(length);
+        return length;
+    }
+
+    private void read(int length) throws IOException {
         if (body.length < length) {
             body = new byte[length];
         }
@@ -63,7 +82,6 @@ final class KeepAliveScraper implements AutoCloseable {
             }
             read += n;
         }
-        return length;
     }
 
     private String line() throws IOException {

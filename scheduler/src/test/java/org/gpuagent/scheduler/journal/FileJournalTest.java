@@ -389,6 +389,7 @@ class FileJournalTest {
     }
 
     @Test
+    @SuppressWarnings("try") // j holds the directory's lock for the block, which never names it
     void aSecondOpenOfTheSameDirectoryIsRefused() throws Exception {
         try (FileJournal j = FileJournal.open(dir, CLOCK)) {
             IOException e = assertThrows(IOException.class, () -> FileJournal.open(dir, CLOCK));

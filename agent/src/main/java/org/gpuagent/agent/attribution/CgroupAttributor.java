@@ -1,4 +1,4 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -44,8 +44,8 @@ import org.gpuagent.scheduler.LedgerView;
  * monitor). A process that is gone, hidden ({@code hidepid}) or unreadable is not attributed; an
  * unreadable one is logged once.
  */
-final class CgroupAttributor implements ProcessAttributor {
-    static final Path DEFAULT_PROC = Path.of("/proc");
+public final class CgroupAttributor implements ProcessAttributor {
+    public static final Path DEFAULT_PROC = Path.of("/proc");
     /** How far up from a container's process its starter is sought (process, its parents, init, conmon). */
     static final int MAX_ANCESTORS = 16;
 
@@ -58,7 +58,7 @@ final class CgroupAttributor implements ProcessAttributor {
     private Map<String, Attribution> byHolder = Map.of();
     private volatile boolean warnedUnreadable;
 
-    CgroupAttributor(Path procRoot, Supplier<LedgerView> views, List<ServiceConfig> services) {
+    public CgroupAttributor(Path procRoot, Supplier<LedgerView> views, List<ServiceConfig> services) {
         this.procRoot = procRoot;
         this.views = views;
         Map<String, String> units = new LinkedHashMap<>();

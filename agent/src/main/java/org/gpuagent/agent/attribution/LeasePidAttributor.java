@@ -1,4 +1,4 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -12,12 +12,12 @@ import org.gpuagent.scheduler.LedgerView;
  * use the lease, as the OCI hook does with the container's init process). Rebuilds its index only
  * when the ledger view changed.
  */
-final class LeasePidAttributor implements ProcessAttributor {
+public final class LeasePidAttributor implements ProcessAttributor {
     private final Supplier<LedgerView> views;
     private long indexedVersion = -1;
     private Map<Integer, Attribution> byPid = Map.of();
 
-    LeasePidAttributor(Supplier<LedgerView> views) {
+    public LeasePidAttributor(Supplier<LedgerView> views) {
         this.views = views;
     }
 

@@ -1,4 +1,4 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
 import java.util.List;
 import java.util.Optional;
@@ -15,25 +15,25 @@ import org.gpuagent.exporter.WorkloadRef;
  *   <li>the rest (the simulator's processes, whose fake pids have no {@code /proc} entry).</li>
  * </ol>
  * For the metrics ({@link #workloadOf}) a process no service claims is still shown as its
- * container ({@code kind="container"}: the container's name from {@link ContainerNames}, else the
+ * container ({@code kind="container"}: the container's name from {@link ContainerStorage}, else the
  * 12-digit short id {@code podman ps} prints) or else its unit ({@code kind="unit"}); the cgroup is
  * read once per call either way.
  */
-final class AttributionChain implements ProcessAttributor, WorkloadAttribution {
+public final class AttributionChain implements ProcessAttributor, WorkloadAttribution {
     /** Length of the short container id Podman and Docker print. */
     static final int SHORT_ID = 12;
 
     private final ProcessAttributor exact;
     private final Optional<CgroupAttributor> cgroups;
     private final ProcessAttributor rest;
-    private final ContainerNames containerNames;
+    private final ContainerStorage containerNames;
 
-    AttributionChain(ProcessAttributor exact, Optional<CgroupAttributor> cgroups, List<ProcessAttributor> rest) {
-        this(exact, cgroups, rest, ContainerNames.NONE);
+    public AttributionChain(ProcessAttributor exact, Optional<CgroupAttributor> cgroups, List<ProcessAttributor> rest) {
+        this(exact, cgroups, rest, ContainerStorage.NONE);
     }
 
-    AttributionChain(ProcessAttributor exact, Optional<CgroupAttributor> cgroups, List<ProcessAttributor> rest,
-                     ContainerNames containerNames) {
+    public AttributionChain(ProcessAttributor exact, Optional<CgroupAttributor> cgroups, List<ProcessAttributor> rest,
+                     ContainerStorage containerNames) {
         this.exact = exact;
         this.cgroups = cgroups;
         this.rest = ProcessAttributor.firstOf(rest);

@@ -1,4 +1,4 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +46,8 @@ import org.gpuagent.agent.logging.DaemonLog;
  * {@code root/systemd} (the {@code name=systemd} hierarchy, which holds every unit), else
  * {@code root/unified}. Called on the sampler's thread; synchronized all the same.
  */
-final class CgroupLiveness implements HolderLiveness {
-    static final Path DEFAULT_ROOT = Path.of("/sys/fs/cgroup");
+public final class CgroupLiveness implements HolderLiveness {
+    public static final Path DEFAULT_ROOT = Path.of("/sys/fs/cgroup");
     static final int MAX_DEPTH = 6;
     static final int MAX_DIRECTORIES = 4096;
     static final int CACHE_SIZE = 256;
@@ -70,7 +70,7 @@ final class CgroupLiveness implements HolderLiveness {
 
     private enum State { MISSING, EMPTY, POPULATED }
 
-    CgroupLiveness(Path root, HolderLiveness others) {
+    public CgroupLiveness(Path root, HolderLiveness others) {
         this.root = root;
         this.others = others;
     }

@@ -1,4 +1,4 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
@@ -35,7 +35,7 @@ import org.gpuagent.agent.logging.DaemonLog;
  * them again only then. A missing file is an empty store; an unreadable or malformed one is
  * logged once and skipped. Thread-safe.
  */
-final class ContainerNames {
+public final class ContainerStorage {
     static final List<String> FILES = List.of("containers.json", "volatile-containers.json");
     /** containers.json holds a few hundred bytes per container; far beyond any homelab's. */
     static final long MAX_FILE_BYTES = 16L << 20;
@@ -46,9 +46,9 @@ final class ContainerNames {
     private Map<String, String> byId = Map.of();
 
     /** Nothing resolves: for the simulator and for hosts without a container engine. */
-    static final ContainerNames NONE = new ContainerNames(List.of());
+    public static final ContainerStorage NONE = new ContainerStorage(List.of());
 
-    ContainerNames(List<Path> stores) {
+    public ContainerStorage(List<Path> stores) {
         List<Path> f = new ArrayList<>();
         for (Path store : stores) {
             for (String name : FILES) {

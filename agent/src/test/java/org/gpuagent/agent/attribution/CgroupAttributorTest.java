@@ -1,7 +1,7 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID;
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID2;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID2;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
@@ -13,8 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import org.gpuagent.agent.attribution.ProcessAttributor.Attribution;
 import org.gpuagent.agent.config.ServiceConfig;
-import org.gpuagent.agent.daemon.ProcessAttributor.Attribution;
 import org.gpuagent.exporter.WorkloadKind;
 import org.gpuagent.exporter.WorkloadRef;
 import org.gpuagent.scheduler.Lease;

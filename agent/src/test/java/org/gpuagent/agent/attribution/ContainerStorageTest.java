@@ -1,7 +1,7 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID;
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID2;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Container names from containers/storage's files, as Podman writes them; no podman call. */
-class ContainerNamesTest {
+class ContainerStorageTest {
     /** One entry as containers/storage writes it for a container Podman created (trimmed to the fields it always has). */
     static String entry(String id, String name) {
         return "{\"id\":\"" + id + "\",\"names\":[\"" + name + "\"],\"image\":\"5d0da3dc9764\",\"layer\":\"0c1f\","
@@ -40,7 +40,7 @@ class ContainerNamesTest {
     @Test
     void aContainerIsNamedByItsFirstNameInContainersJson() throws IOException {
         write("containers.json", "[" + entry(ID, "frigate") + "," + entry(ID2, "comfyui") + "]");
-        ContainerNames names = new ContainerNames(List.of(store));
+        ContainerStorage names = new ContainerStorage(List.of(store));
         assertEquals(Optional.of("frigate"), names.nameOf(ID));
         assertEquals(Optional.of("comfyui"), names.nameOf(ID2));
         assertEquals(Optional.empty(), names.nameOf("f".repeat(64)));
@@ -49,7 +49,7 @@ class ContainerNamesTest {
     @Test
     void aContainerCreatedLaterIsFoundOnceTheFileChanged() throws IOException {
         write("containers.json", "[" + entry(ID, "frigate") + "]");
-        ContainerNames names = new ContainerNames(List.of(store));
+        ContainerStorage names = new ContainerStorage(List.of(store));
         assertEquals(Optional.empty(), names.nameOf(ID2));
         write("containers.json", "[" + entry(ID, "frigate") + "," + entry(ID2, "comfyui") + "]");
         assertEquals(Optional.of("comfyui"), names.nameOf(ID2));
@@ -59,21 +59,21 @@ class ContainerNamesTest {
     @Test
     void transientContainersAreReadFromTheVolatileFile() throws IOException {
         write("volatile-containers.json", "[" + entry(ID2, "whisper-once") + "]");
-        ContainerNames names = new ContainerNames(List.of(store.resolve("missing"), store));
+        ContainerStorage names = new ContainerStorage(List.of(store.resolve("missing"), store));
         assertEquals(Optional.of("whisper-once"), names.nameOf(ID2));
     }
 
     @Test
     void theMetadataNameServesWhenNamesIsEmpty() throws IOException {
         write("containers.json", "[" + entry(ID, "frigate").replace("\"names\":[\"frigate\"]", "\"names\":[]") + "]");
-        assertEquals(Optional.of("frigate"), new ContainerNames(List.of(store)).nameOf(ID));
+        assertEquals(Optional.of("frigate"), new ContainerStorage(List.of(store)).nameOf(ID));
     }
 
     @Test
     void aBrokenFileIsSkippedAndTheOtherStillAnswers() throws IOException {
         write("containers.json", "[{\"id\": \"" + ID + "\", \"names\": [\"frig");
         write("volatile-containers.json", "[" + entry(ID2, "comfyui") + "]");
-        ContainerNames names = new ContainerNames(List.of(store));
+        ContainerStorage names = new ContainerStorage(List.of(store));
         assertEquals(Optional.empty(), names.nameOf(ID));
         assertEquals(Optional.of("comfyui"), names.nameOf(ID2));
     }
@@ -89,7 +89,7 @@ class ContainerNamesTest {
         AtomicReference<LedgerView> view = new AtomicReference<>(CgroupAttributorTest.view(1));
         AttributionChain chain = new AttributionChain(new LeasePidAttributor(view::get),
                 Optional.of(new CgroupAttributor(proc, view::get, List.of())), List.of(),
-                new ContainerNames(List.of(store)));
+                new ContainerStorage(List.of(store)));
         assertEquals(Optional.of(new WorkloadRef("comfyui", WorkloadKind.CONTAINER)), chain.workloadOf(70));
         assertEquals(Optional.of(new WorkloadRef(ID2.substring(0, 12), WorkloadKind.CONTAINER)), chain.workloadOf(71),
                 "a container no store lists keeps its short id");

@@ -1,7 +1,7 @@
-package org.gpuagent.agent.daemon;
+package org.gpuagent.agent.attribution;
 
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID;
-import static org.gpuagent.agent.daemon.CgroupMembershipTest.ID2;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID;
+import static org.gpuagent.agent.attribution.CgroupMembershipTest.ID2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** systemd: and oci: holders against fake cgroupfs trees (v2, v1, none). */
-class CgroupLivenessTest {
+public class CgroupLivenessTest {
     static final Optional<Boolean> ALIVE = Optional.of(true);
     static final Optional<Boolean> GONE = Optional.of(false);
     static final Optional<Boolean> UNKNOWN = Optional.empty();
@@ -189,7 +189,7 @@ class CgroupLivenessTest {
         assertEquals(GONE, l.holderAlive("systemd:deep.service"), "deeper than the search goes");
     }
 
-    static void deleteTree(Path p) throws IOException {
+    public static void deleteTree(Path p) throws IOException {
         try (var s = Files.walk(p)) {
             for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(x);
