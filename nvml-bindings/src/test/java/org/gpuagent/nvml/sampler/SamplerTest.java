@@ -75,7 +75,8 @@ class SamplerTest {
         try (Nvml nvml = host.open()) {
             NvmlDevice d = nvml.device(0);
             DeviceSnapshot ds = s.devices().get(0);
-            assertEquals(DeviceIdentity.of(d), ds.identity());
+            assertEquals(d.index(), ds.index());
+            assertEquals(d.identity(), ds.identity());
             assertEquals(Optional.of(d.memory()), ds.memory());
             assertEquals(d.bar1Memory(), ds.bar1Memory());
             assertEquals(d.utilization(), ds.utilization());
@@ -153,7 +154,7 @@ class SamplerTest {
             assertSame(slow1, s.devices().get(0).slow(), "carried forward, not re-read");
             assertEquals(s1.collectedAt(), s.devices().get(0).slowFieldsReadAt());
             assertEquals(List.of(100), pids(s), "the process list is as of the slow read");
-            assertEquals(2 * GpuProfile.QUADRO_P1000.contextCostBytes() + 64 * MIB,
+            assertEquals(2 * GpuProfile.QUADRO_P1000.memory().contextCostBytes() + 64 * MIB,
                     s.devices().get(0).memory().orElseThrow().usedBytes(), "cheap fields are fresh");
         }
         assertTrue(s3.collectedAt().isAfter(s2.collectedAt()));
@@ -217,7 +218,7 @@ class SamplerTest {
         time.advanceSeconds(1);
         host.device(0).raiseXid(31);
         GpuSnapshot s = sampler.collectOnce();
-        String uuid = GpuProfile.QUADRO_P1000.uuid();
+        String uuid = GpuProfile.QUADRO_P1000.identity().uuid();
         Instant first = time.instant();
         assertEquals(List.of(new XidCount(0, uuid, 13, 2, first), new XidCount(0, uuid, 31, 1, first)),
                 s.xidCounts());
@@ -300,7 +301,7 @@ class SamplerTest {
         time.advanceSeconds(3);
         assertEquals(Duration.ofSeconds(3), s.age(time.instant()));
         assertEquals(Duration.ZERO, s.age(Instant.EPOCH), "never negative");
-        assertEquals(Optional.of(s.devices().get(0)), s.deviceByUuid(GpuProfile.QUADRO_P1000.uuid()));
+        assertEquals(Optional.of(s.devices().get(0)), s.deviceByUuid(GpuProfile.QUADRO_P1000.identity().uuid()));
         assertEquals(Optional.empty(), s.device(1));
     }
 
