@@ -210,6 +210,21 @@ class SamplerTest {
     }
 
     @Test
+    void aQuietCollectHandsOnTheSameFaultsAndAFailureMakesNewOnes() {
+        GpuSnapshot first = sampler.collectOnce();
+        GpuSnapshot quiet = sampler.collectOnce();
+        assertSame(first.faults(), quiet.faults(), "nothing failed: nothing new to allocate");
+        host.failCall("nvmlDeviceGetTemperature", NvmlReturn.UNKNOWN, 1);
+        GpuSnapshot failed = sampler.collectOnce();
+        assertNotSame(quiet.faults(), failed.faults());
+        GpuSnapshot after = sampler.collectOnce();
+        assertNotSame(failed.faults(), after.faults(), "the failure was this collect's only");
+        assertEquals(List.of(), after.errors());
+        assertSame(failed.errorTotals(), after.errorTotals(), "the totals did not change");
+        assertSame(after.faults(), sampler.collectOnce().faults());
+    }
+
+    @Test
     void xidEventsAreCountedPerGpuAndNumberAndTheLastFewKept() {
         sampler = new Sampler(host, SamplerConfig.DEFAULTS.withRecentXidLimit(2), time, time.ticker());
         sampler.collectOnce();
@@ -246,20 +261,27 @@ class SamplerTest {
         assertEquals(1, sampler.listenerFailures());
 
         sampler.close();
-        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker());
+        ManualSleeper sleeper = new ManualSleeper(time);
+        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker(),
+                sleeper);
         sampler.addListener(x -> {
             throw new AssertionError("listener bug");
         });
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
+        for (int round = 0; round < 2; round++) {
+            sleeper.awaitSleepers(2, WAIT);
+            sleeper.advance(Duration.ofMillis(5));
+        }
         waiter.await(2, GpuSnapshot::isOk, WAIT);
         assertTrue(sampler.listenerFailures() >= 3);
     }
 
     @Test
     void closeIsIdempotentStopsTheThreadsAndClosesTheSession() throws Exception {
-        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker());
+        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker(),
+                new ManualSleeper(time));
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -19,6 +20,7 @@ import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlDevice;
+import org.gpuagent.nvml.PcieCounter;
 import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.Utilization;
@@ -150,6 +152,39 @@ class GpuProfileTest {
         NullPointerException npe = assertThrows(NullPointerException.class,
                 () -> p1000.withIdentity(null, "00000000:02:00.0"));
         assertTrue(npe.getMessage().contains("uuid"), npe.getMessage());
+    }
+
+    @Test
+    void eachSmallRecordRefusesItsOwnImplausibleValues() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Clocks(Map.of(ClockType.GRAPHICS, 2000, ClockType.SM, 139, ClockType.MEMORY, 405,
+                        ClockType.VIDEO, 544), GpuProfile.QUADRO_P1000.clocks().maxMhz(), 8));
+        assertTrue(e.getMessage().contains("GRAPHICS idle clock above its maximum"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Clocks(Map.of(ClockType.GRAPHICS, 139), Map.of(), 8));
+        assertTrue(e.getMessage().contains("idle SM clock"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Pcie(3, 16, 4, new GpuProfile.Traffic(0, 0), new GpuProfile.Traffic(0, 0)));
+        assertTrue(e.getMessage().contains("implausible PCIe link: gen 4/3"), e.getMessage());
+        GpuProfile.Memory m = GpuProfile.QUADRO_P1000.memory();
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Memory(m.totalBytes(), m.reservedBytes(), true, m.totalBytes(), m.bar1()));
+        assertTrue(e.getMessage().contains("contextCostBytes must fit"), e.getMessage());
+    }
+
+    @Test
+    void unsupportedCallsAreStoredByTheirExactNamesAndReadAsAbsent() {
+        GpuProfile p = GpuProfile.QUADRO_P1000.withUnsupportedCalls(Set.of("nvmlDeviceGetComputeRunningProcesses",
+                "nvmlDeviceGetPcieThroughput"));
+        assertEquals(Set.of("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetPcieThroughput"),
+                p.unsupportedCalls());
+        assertEquals(Set.of("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetPcieThroughput",
+                "nvmlDeviceGetTotalEnergyConsumption"), p.allUnsupportedCalls(), "and what the records imply");
+        assertTrue(GpuProfile.H200.allUnsupportedCalls().contains("nvmlDeviceGetFanSpeed"), "no fan");
+        try (Nvml nvml = SimulatedGpuHost.create(1, time, p).open()) {
+            assertEquals(OptionalInt.empty(), nvml.device(0).pcieThroughputKiBps(PcieCounter.TX));
+            assertEquals(List.of(), nvml.device(0).computeProcesses());
+        }
     }
 
     @Test
