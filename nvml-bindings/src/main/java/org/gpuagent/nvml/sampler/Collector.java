@@ -7,7 +7,6 @@ import java.util.function.LongSupplier;
 import org.gpuagent.nvml.ExactListBuilder;
 import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.NvmlOpener;
-import org.gpuagent.nvml.NvmlReturn;
 
 /**
  * One collect, start to publish: open the session if there is none (unless the {@link Backoff}

@@ -13,7 +13,6 @@ import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.NvmlDevice;
 import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.PcieCounter;
-import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessUtilizationSample;
 import org.gpuagent.nvml.TemperatureThreshold;
@@ -101,11 +100,8 @@ final class DeviceReader {
                 read("maxPcieLinkWidth", NvmlDevice::maxPcieLinkWidth, OptionalInt.empty()));
         EnumReadings<TemperatureThreshold> thresholds = readEach("temperatureThresholdCelsius",
                 NvmlDevice::temperatureThresholdCelsius, TemperatureThreshold.class, THRESHOLDS);
-        Optional<PowerLimitConstraints> range = read("powerLimitConstraints", NvmlDevice::powerLimitConstraints,
-                Optional.empty());
         PowerLimitReadings powerLimits = new PowerLimitReadings(
-                range.isPresent() ? OptionalLong.of(range.get().minMilliwatts()) : OptionalLong.empty(),
-                range.isPresent() ? OptionalLong.of(range.get().maxMilliwatts()) : OptionalLong.empty(),
+                read("powerLimitConstraints", NvmlDevice::powerLimitConstraints, Optional.empty()),
                 read("defaultPowerLimitMilliwatts", NvmlDevice::defaultPowerLimitMilliwatts, OptionalLong.empty()));
         EnumReadings<ClockType> maxClocks = readEach("maxClockMhz", NvmlDevice::maxClockMhz, ClockType.class,
                 CLOCK_TYPES);

@@ -46,16 +46,16 @@ import org.gpuagent.nvml.NvmlReturn;
  *       session and its device readers, the error and Xid logs, the backoff, the slow-tick
  *       countdown (all of {@link Collector}).</li>
  *   <li>The {@link SnapshotPublisher}'s lock: held briefly, never across an NVML call. It guards
- *       the sequence, the last good snapshot, the listeners and the mark of the collect in flight,
- *       and spans each publish from its sequence number to its last listener.</li>
+ *       the sequence, the last good snapshot and the mark of the collect in flight, and spans each
+ *       publish from its sequence number to its last listener.</li>
  * </ol>
  * The watchdog takes only the publisher's lock, so a collect blocked in the driver (holding
- * {@code collectLock}) cannot hold it up. Start and close are guarded by this object's monitor,
- * which is never held while waiting for either lock. Which call the collect is in
- * ({@link CallInProgress}) and {@link #latest()} are volatile and need no lock. (One lock fewer
- * than before this split: listeners used to be called under a third lock taken hand over hand
- * from the publish lock, to keep the watchdog free while they ran; the watchdog only needs that
- * when listeners are slow, which the contract above rules out.)
+ * {@code collectLock}) cannot hold it up. Listeners are called under the publisher's lock, not a
+ * lock of their own: that keeps them in publish order, and the watchdog waiting for them is
+ * harmless while they are quick, which the contract above asks. Start and close are guarded by
+ * this object's monitor, which is never held while waiting for either lock. Which call the
+ * collect is in ({@link CallInProgress}) and {@link #latest()} are volatile, and the list of
+ * listeners is replaced whole by compare-and-set, so none of them needs a lock.
  */
 public final class Sampler implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Sampler.class.getName());

@@ -7,16 +7,17 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
  * Where snapshots are published, by the collecting thread and by the watchdog, and where listeners
  * hear of them. Its one lock (the sampler's second; see {@link Sampler}) guards the sequence, the
- * last good snapshot, the listeners and the mark of the collect in flight, and is held across each
- * publish from taking the sequence number to the last listener: so listeners see snapshots in
- * sequence order, and a STALE can only be published for a collect still in flight, never over the
- * OK that ended it. The lock is never held across an NVML call.
+ * last good snapshot and the mark of the collect in flight, and is held across each publish from
+ * taking the sequence number to the last listener: so listeners see snapshots in sequence order,
+ * and a STALE can only be published for a collect still in flight, never over the OK that ended
+ * it. The lock is never held across an NVML call.
  */
 final class SnapshotPublisher {
     private static final System.Logger LOG = System.getLogger(Sampler.class.getName());
@@ -27,11 +28,12 @@ final class SnapshotPublisher {
     private volatile GpuSnapshot latest;
     private volatile boolean closed;
     private final AtomicLong listenerFailures = new AtomicLong();
+    /** Replaced whole on every change; a publish calls the list it read. */
+    private final AtomicReference<List<Consumer<GpuSnapshot>>> listeners = new AtomicReference<>(List.of());
 
     // guarded by lock
     private long sequence;
     private GpuSnapshot lastGood;
-    private List<Consumer<GpuSnapshot>> listeners = List.of();
     /** The collect in flight: 0 for none, else a number no earlier collect had. */
     private long inFlight;
     private long collects;
@@ -48,27 +50,22 @@ final class SnapshotPublisher {
         return latest;
     }
 
+    /** Lock-free: registering never waits for a publish (a listener may register another). */
     void addListener(Consumer<GpuSnapshot> listener) {
         Objects.requireNonNull(listener, "listener");
-        lock.lock();
-        try {
-            List<Consumer<GpuSnapshot>> next = new ArrayList<>(listeners);
+        listeners.updateAndGet(current -> {
+            List<Consumer<GpuSnapshot>> next = new ArrayList<>(current);
             next.add(listener);
-            listeners = List.copyOf(next);
-        } finally {
-            lock.unlock();
-        }
+            return List.copyOf(next);
+        });
     }
 
     void removeListener(Consumer<GpuSnapshot> listener) {
-        lock.lock();
-        try {
-            List<Consumer<GpuSnapshot>> next = new ArrayList<>(listeners);
+        listeners.updateAndGet(current -> {
+            List<Consumer<GpuSnapshot>> next = new ArrayList<>(current);
             next.remove(listener);
-            listeners = List.copyOf(next);
-        } finally {
-            lock.unlock();
-        }
+            return List.copyOf(next);
+        });
     }
 
     long listenerFailures() {
@@ -201,7 +198,7 @@ final class SnapshotPublisher {
     /** Caller holds the lock. A listener that throws is counted, logged at powers of two, and skipped. */
     private GpuSnapshot setAndNotify(GpuSnapshot s) {
         latest = s;
-        List<Consumer<GpuSnapshot>> ls = listeners;
+        List<Consumer<GpuSnapshot>> ls = listeners.get();
         for (int i = 0; i < ls.size(); i++) {
             try {
                 ls.get(i).accept(s);

@@ -109,6 +109,8 @@ class SamplerTest {
             assertEquals(d.powerLimitConstraints().map(r -> r.maxMilliwatts()).map(OptionalLong::of)
                     .orElse(OptionalLong.empty()), ds.powerLimits().maxMilliwatts());
             assertEquals(d.defaultPowerLimitMilliwatts(), ds.powerLimits().defaultMilliwatts());
+            assertSame(GpuProfile.QUADRO_P1000.power().limitRange(), ds.powerLimits().range().orElseThrow(),
+                    "the range as the device answered it, not copied into values (the answer would be garbage)");
             assertTrue(ds.powerLimits().defaultMilliwatts().isPresent(), "a P1000 reports its default limit");
             assertEquals(Optional.of(d.computeProcesses()), ds.computeProcesses());
             assertEquals(Optional.of(d.graphicsProcesses()), ds.graphicsProcesses());

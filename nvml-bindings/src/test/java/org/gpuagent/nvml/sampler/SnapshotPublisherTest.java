@@ -4,9 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.gpuagent.nvml.sim.ManualTime;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +53,28 @@ class SnapshotPublisherTest {
         assertEquals(good.collectedAt(), lost.collectedAt());
         assertEquals(time.instant(), lost.publishedAt());
         assertEquals(List.of(1L, 2L, 3L), heard);
+    }
+
+    @Test
+    void registeringAListenerNeverWaitsForAPublishInProgress() {
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            AtomicBoolean registered = new AtomicBoolean();
+            publisher.addListener(s -> {
+                Future<?> elsewhere = other.submit(() -> publisher.addListener(x -> { }));
+                try {
+                    elsewhere.get(20, TimeUnit.SECONDS);
+                    registered.set(true);
+                } catch (Exception e) {
+                    throw new AssertionError("another thread could not register during a publish", e);
+                }
+            });
+            ok();
+            assertTrue(registered.get());
+            assertEquals(0, publisher.listenerFailures());
+        } finally {
+            other.shutdownNow();
+        }
     }
 
     @Test
