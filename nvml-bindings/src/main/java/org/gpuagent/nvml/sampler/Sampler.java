@@ -58,7 +58,6 @@ import org.gpuagent.nvml.NvmlReturn;
  * listeners is replaced whole by compare-and-set, so none of them needs a lock.
  */
 public final class Sampler implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Sampler.class.getName());
     private static final long CLOSE_WAIT_MILLIS = 2_000;
 
     private final SamplerConfig config;
@@ -198,7 +197,7 @@ public final class Sampler implements AutoCloseable {
                     collectLock.unlock();
                 }
             } else {
-                LOG.log(System.Logger.Level.WARNING, "closing the sampler while a collect is blocked in "
+                SamplerLog.LOG.log(System.Logger.Level.WARNING, "closing the sampler while a collect is blocked in "
                         + where.describe() + "; the session closes when that call returns");
             }
         } catch (InterruptedException e) {
@@ -235,7 +234,7 @@ public final class Sampler implements AutoCloseable {
                 collector.collect();
                 untilReopen = collector.nanosUntilReopen();
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "a collect failed unexpectedly", e);
+                SamplerLog.LOG.log(System.Logger.Level.ERROR, "a collect failed unexpectedly", e);
             } finally {
                 collectLock.unlock();
             }

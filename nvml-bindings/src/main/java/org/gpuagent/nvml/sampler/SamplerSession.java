@@ -18,7 +18,6 @@ import org.gpuagent.nvml.NvmlOpener;
  * sampler's collect lock.
  */
 final class SamplerSession implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Sampler.class.getName());
     /** Bounds one collect's work when the driver floods the event set. */
     private static final int MAX_EVENTS_PER_COLLECT = 256;
 
@@ -160,7 +159,7 @@ final class SamplerSession implements AutoCloseable {
         try {
             c.close();
         } catch (Exception | LinkageError e) {
-            LOG.log(System.Logger.Level.DEBUG, "closing " + c + " failed", e);
+            SamplerLog.LOG.log(System.Logger.Level.DEBUG, "closing " + c + " failed", e);
         }
     }
 }

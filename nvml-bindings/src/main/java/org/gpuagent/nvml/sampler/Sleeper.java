@@ -6,7 +6,7 @@ import java.util.function.BooleanSupplier;
 /**
  * How the sampler's threads wait between rounds. {@link #SYSTEM} sleeps in real time; a test
  * injects one that waits on its manual clock, so that the threads run in virtual time too.
- * {@link Sampler#close()} interrupts the threads: a sleep must end by throwing
+ * The sampler's close interrupts its threads: a sleep must end by throwing
  * {@link InterruptedException} when interrupted.
  */
 @FunctionalInterface

@@ -13,14 +13,13 @@ import java.util.function.Consumer;
 
 /**
  * Where snapshots are published, by the collecting thread and by the watchdog, and where listeners
- * hear of them. Its one lock (the sampler's second; see {@link Sampler}) guards the sequence, the
+ * hear of them. Its one lock (the second of the sampler's two) guards the sequence, the
  * last good snapshot and the mark of the collect in flight, and is held across each publish from
  * taking the sequence number to the last listener: so listeners see snapshots in sequence order,
  * and a STALE can only be published for a collect still in flight, never over the OK that ended
  * it. The lock is never held across an NVML call.
  */
 final class SnapshotPublisher {
-    private static final System.Logger LOG = System.getLogger(Sampler.class.getName());
 
     private final InstantSource clock;
     private final ReentrantLock lock = new ReentrantLock();
@@ -207,7 +206,7 @@ final class SnapshotPublisher {
             } catch (Throwable t) {
                 long n = listenerFailures.incrementAndGet();
                 if (Long.bitCount(n) == 1) {
-                    LOG.log(System.Logger.Level.WARNING, "a snapshot listener failed (" + n + " failures so far)", t);
+                    SamplerLog.LOG.log(System.Logger.Level.WARNING, "a snapshot listener failed (" + n + " failures so far)", t);
                 }
             }
         }

@@ -12,7 +12,6 @@ import java.util.function.LongSupplier;
  * a call that never returns cannot silence it; takes only the publisher's lock.
  */
 final class Watchdog {
-    private static final System.Logger LOG = System.getLogger(Sampler.class.getName());
 
     private final SnapshotPublisher publisher;
     private final CallInProgress where;
@@ -42,7 +41,7 @@ final class Watchdog {
         if (stale == null) {
             return false; // the collect returned in the meantime
         }
-        LOG.log(System.Logger.Level.WARNING, detail);
+        SamplerLog.LOG.log(System.Logger.Level.WARNING, detail);
         return true;
     }
 
@@ -53,7 +52,7 @@ final class Watchdog {
             try {
                 check();
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "the sampler watchdog failed", e);
+                SamplerLog.LOG.log(System.Logger.Level.ERROR, "the sampler watchdog failed", e);
             }
             Sleeper.sleepUnlessStopped(sleeper, period, stopped);
         }
