@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /** The GPU families over the simulator: status handling, absent fields, the energy source, pid series. */
 class GpuSeriesTest {
-    private static final String P1000 = "gpu=\"0\",uuid=\"" + GpuProfile.QUADRO_P1000.uuid() + "\"";
+    private static final String P1000 = "gpu=\"0\",uuid=\"" + GpuProfile.QUADRO_P1000.identity().uuid() + "\"";
 
     private static Exposition scrape(GpuMetrics m) {
         return Exposition.parse(m.scrapeText());
@@ -163,7 +163,7 @@ class GpuSeriesTest {
             time.advanceSeconds(10);
             GpuSnapshot s = sampler.collectOnce();
             Exposition e = scrape(m);
-            String h200 = "gpu=\"0\",uuid=\"" + GpuProfile.H200.uuid() + "\"";
+            String h200 = "gpu=\"0\",uuid=\"" + GpuProfile.H200.identity().uuid() + "\"";
             assertTrue(s.devices().get(0).clockEventReasonSet().contains(ClockEventReason.SW_POWER_CAP),
                     "full load on the H200 demands more than its 700 W");
             assertEquals(10, e.value("nvgpu_clocks_event_reason_seconds_total{" + h200.replace("uuid",

@@ -64,7 +64,7 @@ class MetricsServerTest {
                 r.headers().toString());
         Exposition e = Exposition.parse(body(r));
         assertEquals(HomelabScenario.P1000_TOTAL_BYTES, e.value("nvgpu_memory_total_bytes{gpu=\"0\",uuid=\""
-                + scenario.host.device(0).profile().uuid() + "\"}"));
+                + scenario.host.device(0).profile().identity().uuid() + "\"}"));
         assertTrue(e.hasMetric("jvm_memory_used_bytes"), "JVM metrics are on by default");
         assertFalse(body(r).contains("# EOF"));
     }

@@ -31,7 +31,7 @@ class PrometheusServerTest {
             assertEquals(4294967296.0, value(total));
             Map<String, Object> labels = labels(total);
             assertEquals("0", labels.get("gpu"));
-            assertEquals(GpuProfile.QUADRO_P1000.uuid(), labels.get("uuid"));
+            assertEquals(GpuProfile.QUADRO_P1000.identity().uuid(), labels.get("uuid"));
             assertEquals("gpu-agent", labels.get("job"));
 
             assertEquals(1.0, value(prometheus.awaitSeries("nvgpu_up")));

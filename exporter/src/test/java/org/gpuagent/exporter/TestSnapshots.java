@@ -7,19 +7,22 @@ import java.util.OptionalInt;
 import java.util.OptionalLong;
 import org.gpuagent.nvml.Brand;
 import org.gpuagent.nvml.ClockEventReason;
+import org.gpuagent.nvml.ClockType;
+import org.gpuagent.nvml.DeviceIdentity;
 import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessUtilizationSample;
+import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.Utilization;
-import org.gpuagent.nvml.sampler.ClockReadings;
-import org.gpuagent.nvml.sampler.DeviceIdentity;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
+import org.gpuagent.nvml.sampler.EnumReadings;
+import org.gpuagent.nvml.sampler.Faults;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.PcieReadings;
 import org.gpuagent.nvml.sampler.PowerLimitReadings;
+import org.gpuagent.nvml.sampler.SessionInfo;
 import org.gpuagent.nvml.sampler.SlowFields;
-import org.gpuagent.nvml.sampler.TemperatureThresholds;
 
 /** Hand-made snapshots with exactly the fields a test names; everything else absent. */
 final class TestSnapshots {
@@ -35,15 +38,18 @@ final class TestSnapshots {
     }
 
     static GpuSnapshot ok(long sequence, Instant at, DeviceSnapshot... devices) {
-        return new GpuSnapshot(sequence, GpuSnapshot.Status.OK, Optional.empty(), at, at, 0, Optional.of("test"),
-                Optional.of("580.105.08"), Optional.empty(), OptionalInt.of(12040), List.of(devices), List.of(),
-                List.of(), List.of(), List.of());
+        return GpuSnapshot.ok(sequence, at, at, 0, new SessionInfo(Optional.of("test"), Optional.of("580.105.08"),
+                Optional.empty(), OptionalInt.of(12040)), List.of(devices), Faults.NONE);
     }
 
+    /** {@code s}'s data republished as STALE or LOST. */
     static GpuSnapshot withStatus(GpuSnapshot s, long sequence, GpuSnapshot.Status status, Instant publishedAt) {
-        return new GpuSnapshot(sequence, status, Optional.of("test: " + status), s.collectedAt(), publishedAt,
-                s.collectDurationNanos(), s.backend(), s.driverVersion(), s.nvmlVersion(), s.cudaDriverVersion(),
-                s.devices(), s.errors(), s.errorTotals(), s.xidCounts(), s.recentXids());
+        String detail = "test: " + status;
+        return switch (status) {
+            case STALE -> s.stale(sequence, detail, publishedAt);
+            case LOST -> GpuSnapshot.lost(sequence, detail, publishedAt, s, s.faults());
+            default -> throw new IllegalArgumentException("republishes as STALE or LOST only, not " + status);
+        };
     }
 
     static final class Device {
@@ -120,15 +126,16 @@ final class TestSnapshots {
         }
 
         DeviceSnapshot build() {
-            DeviceIdentity id = new DeviceIdentity(index, uuid, "Test GPU", Brand.QUADRO, "00000000:0" + index
-                    + ":00.0", Optional.empty(), Optional.empty(), Optional.empty());
+            DeviceIdentity id = new DeviceIdentity(uuid, "Test GPU", Brand.QUADRO, "00000000:0" + index + ":00.0",
+                    Optional.empty(), Optional.empty(), Optional.empty());
             PcieReadings pcie = new PcieReadings(OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty());
-            SlowFields slow = new SlowFields(T0, compute, graphics, samples, pcie, TemperatureThresholds.NONE,
-                    ClockReadings.NONE, PowerLimitReadings.NONE);
-            return new DeviceSnapshot(id, memory, Optional.empty(), utilization, encoder, decoder, Optional.empty(),
-                    OptionalInt.empty(), OptionalInt.empty(), powerMilliwatts, OptionalLong.empty(), energyMillijoules,
-                    ClockReadings.NONE, OptionalInt.empty(), clockEventReasons, slow);
+            SlowFields slow = new SlowFields(T0, compute, graphics, samples, pcie,
+                    EnumReadings.none(TemperatureThreshold.class), EnumReadings.none(ClockType.class),
+                    PowerLimitReadings.NONE);
+            return DeviceSnapshot.builder(index, id).memory(memory).utilization(utilization).encoderUtilization(encoder)
+                    .decoderUtilization(decoder).powerUsageMilliwatts(powerMilliwatts)
+                    .totalEnergyMillijoules(energyMillijoules).clockEventReasons(clockEventReasons).slow(slow).build();
         }
     }
 }

@@ -16,8 +16,8 @@ import java.util.OptionalLong;
  *       {@code 2^64-1} as a stand-in.</li>
  *   <li>Any other failure throws {@link NvmlException} with the library's code; after
  *       {@link NvmlReturn#GPU_IS_LOST} the owning {@link Nvml} must be re-opened.</li>
- *   <li>Identity (index, UUID, name, brand, PCI bus id, serial, VBIOS, compute capability) is
- *       read once when the device is opened and never changes.</li>
+ *   <li>The index and the {@link DeviceIdentity} (UUID, name, brand, PCI bus id, serial, VBIOS,
+ *       compute capability) are read once when the device is opened and never change.</li>
  *   <li>Calls are safe from any thread, but the sampler is the only caller on the hot path;
  *       implementations may reuse per-device native buffers under a lock.</li>
  * </ul>
@@ -29,22 +29,18 @@ public interface NvmlDevice {
     /** NVML's index (the order NVML enumerates, which is PCI bus order by default). */
     int index();
 
-    /** e.g. {@code GPU-18cb343f-5c18-c7cf-5ca0-1d49553d8855}. */
-    String uuid();
+    /** What the GPU is: read when the device is opened, the same object on every call. */
+    DeviceIdentity identity();
 
-    /** e.g. {@code Quadro P1000}. */
-    String name();
+    /** Shortcut for {@code identity().uuid()}, the key devices are looked up by. */
+    default String uuid() {
+        return identity().uuid();
+    }
 
-    Brand brand();
-
-    /** e.g. {@code 00000000:01:00.0}. */
-    String pciBusId();
-
-    Optional<String> serial();
-
-    Optional<String> vbiosVersion();
-
-    Optional<ComputeCapability> computeCapability();
+    /** Shortcut for {@code identity().name()}. */
+    default String name() {
+        return identity().name();
+    }
 
     // ---- memory ----
 

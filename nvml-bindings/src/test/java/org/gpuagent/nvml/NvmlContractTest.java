@@ -88,18 +88,22 @@ public abstract class NvmlContractTest {
     void identityIsWellFormed() {
         Set<String> uuids = new HashSet<>();
         for (NvmlDevice d : nvml.devices()) {
+            DeviceIdentity id = d.identity();
+            assertSame(id, d.identity(), "read once");
+            assertEquals(id.uuid(), d.uuid());
+            assertEquals(id.name(), d.name());
             assertTrue(UUID.matcher(d.uuid()).matches(), "uuid " + d.uuid());
             assertTrue(uuids.add(d.uuid()), "duplicate uuid " + d.uuid());
             assertFalse(d.name().isBlank());
-            assertNotNull(d.brand());
-            assertTrue(PCI_BUS_ID.matcher(d.pciBusId()).matches(), "pci bus id " + d.pciBusId());
-            d.serial().ifPresent(s -> assertFalse(s.isBlank()));
-            d.vbiosVersion().ifPresent(s -> assertFalse(s.isBlank()));
-            d.computeCapability().ifPresent(cc -> assertTrue(cc.major() >= 3 && cc.major() < 20 && cc.minor() >= 0, cc.toString()));
+            assertNotNull(id.brand());
+            assertTrue(PCI_BUS_ID.matcher(id.pciBusId()).matches(), "pci bus id " + id.pciBusId());
+            id.serial().ifPresent(s -> assertFalse(s.isBlank()));
+            id.vbiosVersion().ifPresent(s -> assertFalse(s.isBlank()));
+            id.computeCapability().ifPresent(cc -> assertTrue(cc.major() >= 3 && cc.major() < 20 && cc.minor() >= 0, cc.toString()));
             assertSame(d, nvml.deviceByUuid(d.uuid()));
         }
         expected().ifPresent(e -> {
-            NvmlDevice d = first();
+            DeviceIdentity d = first().identity();
             assertEquals(e.name(), d.name());
             assertEquals(e.uuid(), d.uuid());
             assertEquals(e.brand(), d.brand());

@@ -26,7 +26,9 @@ import org.gpuagent.agent.notify.Notifier;
 import org.gpuagent.agent.notify.Severity;
 import org.gpuagent.agent.notify.SinkConfig;
 import org.gpuagent.exporter.GpuMetrics;
+import org.gpuagent.nvml.sampler.Faults;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
+import org.gpuagent.nvml.sampler.SessionInfo;
 import org.gpuagent.nvml.sampler.XidCount;
 import org.gpuagent.nvml.sampler.XidEvent;
 import org.gpuagent.scheduler.Decision;
@@ -133,7 +135,9 @@ class EventReporterTest {
 
     private static GpuSnapshot snapshot(long seq, GpuSnapshot.Status status, List<XidCount> counts,
                                         List<XidEvent> recent) {
-        return new GpuSnapshot(seq, status, Optional.empty(), AT, AT, 0, Optional.of("sim"), Optional.empty(),
-                Optional.empty(), OptionalInt.empty(), List.of(), List.of(), List.of(), counts, recent);
+        Faults faults = new Faults(List.of(), List.of(), counts, recent);
+        GpuSnapshot ok = GpuSnapshot.ok(seq, AT, AT, 0, new SessionInfo(Optional.of("sim"), Optional.empty(),
+                Optional.empty(), OptionalInt.empty()), List.of(), faults);
+        return status == GpuSnapshot.Status.OK ? ok : GpuSnapshot.lost(seq, "GPU 0 has fallen off the bus", AT, ok, faults);
     }
 }

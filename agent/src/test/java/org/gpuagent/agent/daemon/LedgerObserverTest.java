@@ -96,7 +96,7 @@ class LedgerObserverTest {
         // a GPU that is not there, or a selection by UUID
         assertFalse(new LedgerObserver(ledger, new DeviceChoice("3"), attributor, HolderLiveness.processes(), x -> { })
                 .observe(s, ledger.view()).isPresent());
-        assertTrue(new LedgerObserver(ledger, new DeviceChoice(GpuProfile.QUADRO_P1000.uuid()), attributor,
+        assertTrue(new LedgerObserver(ledger, new DeviceChoice(GpuProfile.QUADRO_P1000.identity().uuid()), attributor,
                 HolderLiveness.processes(), x -> { }).observe(s, ledger.view()).isPresent());
     }
 

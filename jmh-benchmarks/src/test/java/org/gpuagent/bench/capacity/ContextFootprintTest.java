@@ -82,7 +82,7 @@ class ContextFootprintTest {
         Result r = footprint(10).measure(SimulatedCudaContext.on(gpu, PID), ContextFootprint.DEFAULT_ALLOCATIONS);
         Map<String, String> kv = keyValues(CudaContextProbe.report(r));
 
-        assertEquals(Long.toString(GpuProfile.QUADRO_P1000.memoryTotalBytes()), kv.get("device.memory.total.bytes"));
+        assertEquals(Long.toString(GpuProfile.QUADRO_P1000.memory().totalBytes()), kv.get("device.memory.total.bytes"));
         assertEquals("1", kv.get("baseline.processes"));
         assertEquals("pid", kv.get("context.process.match"));
         assertEquals(Long.toString(164 * MIB), kv.get("context.process.bytes"));

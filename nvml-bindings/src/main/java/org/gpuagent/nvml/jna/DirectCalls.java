@@ -89,7 +89,7 @@ public final class DirectCalls {
             return rc;
         }
         int needed = countView.getInt(0);
-        int entry = NativeDevice.entrySize(computeProcesses);
+        int entry = NativeProcessLists.entrySize(computeProcesses);
         if ((long) needed * entry > processes.size()) {
             processes = new Memory(2L * needed * entry);
             processesAddress = Pointer.nativeValue(processes);

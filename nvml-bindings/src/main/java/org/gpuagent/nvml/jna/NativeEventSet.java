@@ -40,7 +40,7 @@ final class NativeEventSet implements NvmlEventSet {
 
     static NativeEventSet create(NativeNvml session) {
         Memory out = new Memory(8);
-        NativeDevice.check(Symbol.EVENT_SET_CREATE, NvmlNative.EventSetCreate.nvmlEventSetCreate(Pointer.nativeValue(out)));
+        ReturnCodes.check(Symbol.EVENT_SET_CREATE, NvmlNative.EventSetCreate.nvmlEventSetCreate(Pointer.nativeValue(out)));
         return new NativeEventSet(session, out.getLong(0));
     }
 
@@ -53,13 +53,13 @@ final class NativeEventSet implements NvmlEventSet {
         long wanted = eventTypes;
         if (symbols.has(Feature.SUPPORTED_EVENT_TYPES)) {
             int rc = NvmlNative.DeviceGetSupportedEventTypes.nvmlDeviceGetSupportedEventTypes(d.handle(), maskAddress);
-            wanted &= NativeDevice.answered(rc, Symbol.DEVICE_GET_SUPPORTED_EVENT_TYPES) ? maskView.getLong(0) : 0;
+            wanted &= ReturnCodes.answered(rc, Symbol.DEVICE_GET_SUPPORTED_EVENT_TYPES) ? maskView.getLong(0) : 0;
         }
         if (wanted == 0) {
             return 0;
         }
         int rc = NvmlNative.DeviceRegisterEvents.nvmlDeviceRegisterEvents(d.handle(), wanted, set);
-        return NativeDevice.answered(rc, Symbol.DEVICE_REGISTER_EVENTS) ? wanted : 0;
+        return ReturnCodes.answered(rc, Symbol.DEVICE_REGISTER_EVENTS) ? wanted : 0;
     }
 
     @Override
@@ -75,7 +75,7 @@ final class NativeEventSet implements NvmlEventSet {
         if (rc == NvmlNative.NVML_ERROR_TIMEOUT) {
             return Optional.empty();
         }
-        NativeDevice.check(wait, rc);
+        ReturnCodes.check(wait, rc);
         long device = dataView.getLong(NvmlNative.EVENT_DATA_DEVICE);
         int index = session.indexOfHandle(device);
         if (index < 0) {

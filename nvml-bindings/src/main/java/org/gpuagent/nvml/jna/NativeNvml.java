@@ -265,7 +265,7 @@ public final class NativeNvml implements Nvml {
         int rc = s == Symbol.SYSTEM_GET_CUDA_DRIVER_VERSION_V2
                 ? NvmlNative.SystemGetCudaDriverVersionV2.nvmlSystemGetCudaDriverVersion_v2(address)
                 : NvmlNative.SystemGetCudaDriverVersion.nvmlSystemGetCudaDriverVersion(address);
-        return NativeDevice.answered(rc, s) ? OptionalInt.of(out.getInt(0)) : OptionalInt.empty();
+        return ReturnCodes.answered(rc, s) ? OptionalInt.of(out.getInt(0)) : OptionalInt.empty();
     }
 
     private static void check(Symbol call, int rc) {

@@ -18,6 +18,10 @@ package org.gpuagent.nvml.jna;
  * field read, which measured about 10 ns per argument per call, while a {@code long} goes
  * through as is. The caller keeps the {@code Memory} behind an address reachable across the call
  * (a field, or a local used after it). {@link NvmlBinding} refuses a 32-bit JVM.
+ *
+ * <p>A raw binding that mirrors {@code nvml.h} one to one (each function a holder, each struct its
+ * offsets), so it grows with the list of C functions and is not split: a reader finds a C name
+ * here or nowhere.
  */
 final class NvmlNative {
     private NvmlNative() {

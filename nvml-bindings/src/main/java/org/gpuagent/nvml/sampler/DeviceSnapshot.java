@@ -12,6 +12,7 @@ import org.gpuagent.nvml.Brand;
 import org.gpuagent.nvml.ClockEventReason;
 import org.gpuagent.nvml.ClockType;
 import org.gpuagent.nvml.ComputeCapability;
+import org.gpuagent.nvml.DeviceIdentity;
 import org.gpuagent.nvml.EncoderStats;
 import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
@@ -26,9 +27,11 @@ import org.gpuagent.nvml.Utilization;
  * of the same name; a field is absent when the GPU does not support it or when its call failed in
  * this collect (the snapshot's {@link GpuSnapshot#errors()} then says which). Slow fields (process
  * lists, per-process utilization, PCIe, thresholds, maximum clocks, the power limit's range) come
- * from {@link #slow()}, read every Nth tick.
+ * from {@link #slow()}, read every Nth tick. Made by a {@link #builder(int, DeviceIdentity)}, which
+ * names each reading and leaves the rest absent.
  */
-public record DeviceSnapshot(DeviceIdentity identity,
+public record DeviceSnapshot(int index,
+                             DeviceIdentity identity,
                              Optional<MemoryInfo> memory,
                              Optional<Bar1Memory> bar1Memory,
                              Optional<Utilization> utilization,
@@ -40,7 +43,7 @@ public record DeviceSnapshot(DeviceIdentity identity,
                              OptionalLong powerUsageMilliwatts,
                              OptionalLong enforcedPowerLimitMilliwatts,
                              OptionalLong totalEnergyMillijoules,
-                             ClockReadings clocks,
+                             EnumReadings<ClockType> clocks,
                              OptionalInt performanceState,
                              OptionalLong clockEventReasons,
                              SlowFields slow) {
@@ -64,8 +67,9 @@ public record DeviceSnapshot(DeviceIdentity identity,
         Objects.requireNonNull(slow, "slow");
     }
 
-    public int index() {
-        return identity.index();
+    /** A snapshot of GPU {@code index}, every reading absent until set. */
+    public static Builder builder(int index, DeviceIdentity identity) {
+        return new Builder(index, identity);
     }
 
     public String uuid() {
@@ -104,7 +108,7 @@ public record DeviceSnapshot(DeviceIdentity identity,
         return slow.maxClocks().get(type);
     }
 
-    public ClockReadings maxClocks() {
+    public EnumReadings<ClockType> maxClocks() {
         return slow.maxClocks();
     }
 
@@ -113,7 +117,7 @@ public record DeviceSnapshot(DeviceIdentity identity,
         return clockEventReasons.isPresent() ? ClockEventReason.decode(clockEventReasons.getAsLong()) : Set.of();
     }
 
-    public TemperatureThresholds temperatureThresholds() {
+    public EnumReadings<TemperatureThreshold> temperatureThresholds() {
         return slow.temperatureThresholds();
     }
 
@@ -145,5 +149,140 @@ public record DeviceSnapshot(DeviceIdentity identity,
     /** When the slow fields were last read (at or before the snapshot's collect). */
     public Instant slowFieldsReadAt() {
         return slow.readAt();
+    }
+
+    /**
+     * Names each reading of a {@link DeviceSnapshot}; what is not set is absent. Reusable: the
+     * sampler keeps one per GPU and {@link #reset()}s it every collect, so building allocates only
+     * the snapshot. Not thread-safe.
+     */
+    public static final class Builder {
+        private final int index;
+        private final DeviceIdentity identity;
+        private final EnumReadings<ClockType> noClocks = EnumReadings.none(ClockType.class);
+        private Optional<MemoryInfo> memory;
+        private Optional<Bar1Memory> bar1Memory;
+        private Optional<Utilization> utilization;
+        private Optional<EngineUtilization> encoderUtilization;
+        private Optional<EngineUtilization> decoderUtilization;
+        private Optional<EncoderStats> encoderStats;
+        private OptionalInt temperatureCelsius;
+        private OptionalInt fanSpeedPercent;
+        private OptionalLong powerUsageMilliwatts;
+        private OptionalLong enforcedPowerLimitMilliwatts;
+        private OptionalLong totalEnergyMillijoules;
+        private EnumReadings<ClockType> clocks;
+        private OptionalInt performanceState;
+        private OptionalLong clockEventReasons;
+        private SlowFields slow;
+
+        private Builder(int index, DeviceIdentity identity) {
+            this.index = index;
+            this.identity = Objects.requireNonNull(identity, "identity");
+            reset();
+        }
+
+        /** Every reading absent again, the slow fields unset. */
+        public Builder reset() {
+            memory = Optional.empty();
+            bar1Memory = Optional.empty();
+            utilization = Optional.empty();
+            encoderUtilization = Optional.empty();
+            decoderUtilization = Optional.empty();
+            encoderStats = Optional.empty();
+            temperatureCelsius = OptionalInt.empty();
+            fanSpeedPercent = OptionalInt.empty();
+            powerUsageMilliwatts = OptionalLong.empty();
+            enforcedPowerLimitMilliwatts = OptionalLong.empty();
+            totalEnergyMillijoules = OptionalLong.empty();
+            clocks = noClocks;
+            performanceState = OptionalInt.empty();
+            clockEventReasons = OptionalLong.empty();
+            slow = null;
+            return this;
+        }
+
+        public Builder memory(Optional<MemoryInfo> v) {
+            memory = v;
+            return this;
+        }
+
+        public Builder bar1Memory(Optional<Bar1Memory> v) {
+            bar1Memory = v;
+            return this;
+        }
+
+        public Builder utilization(Optional<Utilization> v) {
+            utilization = v;
+            return this;
+        }
+
+        public Builder encoderUtilization(Optional<EngineUtilization> v) {
+            encoderUtilization = v;
+            return this;
+        }
+
+        public Builder decoderUtilization(Optional<EngineUtilization> v) {
+            decoderUtilization = v;
+            return this;
+        }
+
+        public Builder encoderStats(Optional<EncoderStats> v) {
+            encoderStats = v;
+            return this;
+        }
+
+        public Builder temperatureCelsius(OptionalInt v) {
+            temperatureCelsius = v;
+            return this;
+        }
+
+        public Builder fanSpeedPercent(OptionalInt v) {
+            fanSpeedPercent = v;
+            return this;
+        }
+
+        public Builder powerUsageMilliwatts(OptionalLong v) {
+            powerUsageMilliwatts = v;
+            return this;
+        }
+
+        public Builder enforcedPowerLimitMilliwatts(OptionalLong v) {
+            enforcedPowerLimitMilliwatts = v;
+            return this;
+        }
+
+        public Builder totalEnergyMillijoules(OptionalLong v) {
+            totalEnergyMillijoules = v;
+            return this;
+        }
+
+        public Builder clocks(EnumReadings<ClockType> v) {
+            clocks = v;
+            return this;
+        }
+
+        public Builder performanceState(OptionalInt v) {
+            performanceState = v;
+            return this;
+        }
+
+        public Builder clockEventReasons(OptionalLong v) {
+            clockEventReasons = v;
+            return this;
+        }
+
+        /** Required: the slow fields as of this collect (read now, or carried forward). */
+        public Builder slow(SlowFields v) {
+            slow = v;
+            return this;
+        }
+
+        public DeviceSnapshot build() {
+            return new DeviceSnapshot(index, identity, memory, bar1Memory, utilization, encoderUtilization,
+                    decoderUtilization, encoderStats, temperatureCelsius, fanSpeedPercent, powerUsageMilliwatts,
+                    enforcedPowerLimitMilliwatts, totalEnergyMillijoules, clocks, performanceState, clockEventReasons,
+                    Objects.requireNonNull(slow, "a device snapshot needs its slow fields"));
+        }
     }
 }

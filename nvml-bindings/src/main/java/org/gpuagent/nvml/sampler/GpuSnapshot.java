@@ -10,7 +10,8 @@ import java.util.OptionalInt;
 /**
  * Everything the sampler knows about the GPUs at one moment: immutable, published through an
  * {@code AtomicReference} and read by everyone (exporter, scheduler, status). Readers never call
- * NVML.
+ * NVML. Made by the factory of its {@link Status}: {@link #initial}, {@link #ok}, {@link #stale},
+ * {@link #lost}, {@link #unavailable}.
  *
  * @param sequence         increases by one with every publish (including STALE and LOST ones)
  * @param status           see {@link Status}
@@ -20,11 +21,8 @@ import java.util.OptionalInt;
  *                         the last good collect, so {@link #age(Instant)} keeps growing
  * @param publishedAt      when this snapshot was published
  * @param collectDurationNanos how long the collect behind {@link #devices()} took (nano ticker)
- * @param backend          {@code nvml} or {@code sim}; empty before a session ever opened
- * @param errors           the calls that failed in the collect that produced this snapshot
- * @param errorTotals      failures per call and code since the sampler started
- * @param xidCounts        Xid errors per GPU and Xid number since the sampler started (survive re-init)
- * @param recentXids       the last few Xid events, oldest first
+ * @param session          what the NVML session behind {@link #devices()} said about itself
+ * @param faults           the calls that failed, totals of failures and Xid errors
  */
 public record GpuSnapshot(long sequence,
                           Status status,
@@ -32,15 +30,9 @@ public record GpuSnapshot(long sequence,
                           Instant collectedAt,
                           Instant publishedAt,
                           long collectDurationNanos,
-                          Optional<String> backend,
-                          Optional<String> driverVersion,
-                          Optional<String> nvmlVersion,
-                          OptionalInt cudaDriverVersion,
+                          SessionInfo session,
                           List<DeviceSnapshot> devices,
-                          List<CallError> errors,
-                          List<CallErrorTotal> errorTotals,
-                          List<XidCount> xidCounts,
-                          List<XidEvent> recentXids) {
+                          Faults faults) {
 
     /** How fresh the data is. */
     public enum Status {
@@ -59,22 +51,42 @@ public record GpuSnapshot(long sequence,
         Objects.requireNonNull(statusDetail, "statusDetail");
         Objects.requireNonNull(collectedAt, "collectedAt");
         Objects.requireNonNull(publishedAt, "publishedAt");
-        Objects.requireNonNull(backend, "backend");
-        Objects.requireNonNull(driverVersion, "driverVersion");
-        Objects.requireNonNull(nvmlVersion, "nvmlVersion");
-        Objects.requireNonNull(cudaDriverVersion, "cudaDriverVersion");
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(faults, "faults");
         devices = List.copyOf(devices);
-        errors = List.copyOf(errors);
-        errorTotals = List.copyOf(errorTotals);
-        xidCounts = List.copyOf(xidCounts);
-        recentXids = List.copyOf(recentXids);
     }
 
     /** The snapshot readers get before anything was collected. */
     public static GpuSnapshot initial(Instant at) {
-        return new GpuSnapshot(0, Status.UNAVAILABLE, Optional.of("nothing collected yet"), at, at, 0,
-                Optional.empty(), Optional.empty(), Optional.empty(), OptionalInt.empty(),
-                List.of(), List.of(), List.of(), List.of(), List.of());
+        return new GpuSnapshot(0, Status.UNAVAILABLE, Optional.of("nothing collected yet"), at, at, 0, SessionInfo.NONE,
+                List.of(), Faults.NONE);
+    }
+
+    /** A collect that completed (some of its calls may have failed: see {@code faults}). */
+    public static GpuSnapshot ok(long sequence, Instant collectedAt, Instant publishedAt, long collectDurationNanos,
+                                 SessionInfo session, List<DeviceSnapshot> devices, Faults faults) {
+        return new GpuSnapshot(sequence, Status.OK, Optional.empty(), collectedAt, publishedAt, collectDurationNanos,
+                session, devices, faults);
+    }
+
+    /** NVML cannot be opened, and no collect ever completed: no devices, only why. */
+    public static GpuSnapshot unavailable(long sequence, String detail, Instant at, long attemptNanos,
+                                          SessionInfo session, Faults faults) {
+        return new GpuSnapshot(sequence, Status.UNAVAILABLE, Optional.of(detail), at, at, attemptNanos, session,
+                List.of(), faults);
+    }
+
+    /** The GPU or the driver failed: {@code lastGood}'s data republished, with the faults as they are now. */
+    public static GpuSnapshot lost(long sequence, String detail, Instant publishedAt, GpuSnapshot lastGood,
+                                   Faults faults) {
+        return new GpuSnapshot(sequence, Status.LOST, Optional.of(detail), lastGood.collectedAt, publishedAt,
+                lastGood.collectDurationNanos, lastGood.session, lastGood.devices, faults);
+    }
+
+    /** This snapshot's data republished while a collect is blocked in the driver. */
+    public GpuSnapshot stale(long newSequence, String detail, Instant at) {
+        return new GpuSnapshot(newSequence, Status.STALE, Optional.of(detail), collectedAt, at, collectDurationNanos,
+                session, devices, faults);
     }
 
     /** Age of the data at {@code now} (never negative). */
@@ -105,9 +117,42 @@ public record GpuSnapshot(long sequence,
         return Optional.empty();
     }
 
-    /** The same data under another status, published at {@code at} with sequence {@code seq}. */
-    GpuSnapshot withStatus(long seq, Status newStatus, Optional<String> detail, Instant at) {
-        return new GpuSnapshot(seq, newStatus, detail, collectedAt, at, collectDurationNanos, backend, driverVersion,
-                nvmlVersion, cudaDriverVersion, devices, errors, errorTotals, xidCounts, recentXids);
+    // ---- shortcuts into session and faults ----
+
+    /** {@code nvml} or {@code sim}; empty before a session ever opened. */
+    public Optional<String> backend() {
+        return session.backend();
+    }
+
+    public Optional<String> driverVersion() {
+        return session.driverVersion();
+    }
+
+    public Optional<String> nvmlVersion() {
+        return session.nvmlVersion();
+    }
+
+    public OptionalInt cudaDriverVersion() {
+        return session.cudaDriverVersion();
+    }
+
+    /** The calls that failed in the collect that produced this snapshot. */
+    public List<CallError> errors() {
+        return faults.errors();
+    }
+
+    /** Failures per call and code since the sampler started. */
+    public List<CallErrorTotal> errorTotals() {
+        return faults.errorTotals();
+    }
+
+    /** Xid errors per GPU and Xid number since the sampler started (survive re-init). */
+    public List<XidCount> xidCounts() {
+        return faults.xidCounts();
+    }
+
+    /** The last few Xid events, oldest first. */
+    public List<XidEvent> recentXids() {
+        return faults.recentXids();
     }
 }

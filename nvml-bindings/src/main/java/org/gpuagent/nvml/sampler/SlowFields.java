@@ -4,8 +4,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.gpuagent.nvml.ClockType;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessUtilizationSample;
+import org.gpuagent.nvml.TemperatureThreshold;
 
 /**
  * The fields the sampler reads every Nth tick and carries forward in between (the same object in
@@ -19,8 +21,8 @@ public record SlowFields(Instant readAt,
                          Optional<List<ProcessInfo>> graphicsProcesses,
                          Optional<List<ProcessUtilizationSample>> processUtilization,
                          PcieReadings pcie,
-                         TemperatureThresholds temperatureThresholds,
-                         ClockReadings maxClocks,
+                         EnumReadings<TemperatureThreshold> temperatureThresholds,
+                         EnumReadings<ClockType> maxClocks,
                          PowerLimitReadings powerLimits) {
     public SlowFields {
         Objects.requireNonNull(readAt, "readAt");

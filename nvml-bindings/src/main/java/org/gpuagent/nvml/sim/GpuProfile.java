@@ -7,17 +7,32 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeSet;
 import org.gpuagent.nvml.Brand;
 import org.gpuagent.nvml.ClockType;
 import org.gpuagent.nvml.ComputeCapability;
+import org.gpuagent.nvml.DeviceIdentity;
+import org.gpuagent.nvml.PcieCounter;
+import org.gpuagent.nvml.PowerLimitConstraints;
+import org.gpuagent.nvml.TemperatureThreshold;
 
 /**
  * What one simulated GPU is: its identity, its fixed limits, and the constants of the simple
- * physical model that turns load into utilization, power, temperature and clocks. Immutable;
- * {@link #toBuilder()} makes variants (another UUID for a second card, a hot closet).
+ * physical model ({@link SimulatedPhysics}) that turns load into utilization, power, temperature
+ * and clocks. A record of small records, each validating its own values and naming the first
+ * implausible one; the {@code with...} methods make variants (another UUID for a second card, an
+ * older driver).
+ *
+ * @param identity         what the identity queries answer (the simulator may still refuse one:
+ *                         see {@link SimulatedGpuHost#failCall})
+ * @param fan              absent on a passively cooled card (the fan query answers NOT_SUPPORTED)
+ * @param unsupportedCalls C names of calls this card answers with NOT_SUPPORTED besides those its
+ *                         records imply (no fan, no energy counter); stored by their exact names
  */
-public final class GpuProfile {
+public record GpuProfile(DeviceIdentity identity, Memory memory, Power power, Thermal thermal, Optional<Fan> fan,
+                         Clocks clocks, Pcie pcie, Engines engines, Driver driver, Set<String> unsupportedCalls) {
 
     private static final long MIB = 1024L * 1024L;
 
@@ -51,40 +66,27 @@ public final class GpuProfile {
      *   <li>Energy counter ({@code nvmlDeviceGetTotalEnergyConsumption}): no, Volta or newer.</li>
      * </ul>
      */
-    public static final GpuProfile QUADRO_P1000 = builder()
-            .name("Quadro P1000")
-            .uuid("GPU-5e7c1a2b-93d4-4f60-8b1e-2c9d7a4f6e31")
-            .brand(Brand.QUADRO)
-            .pciBusId("00000000:01:00.0")
-            .serial("0324418052231")
-            .vbiosVersion("86.07.3E.00.1D")
-            .computeCapability(new ComputeCapability(6, 1))
-            .memoryTotalBytes(4096 * MIB)
-            .memoryReservedBytes(62 * MIB)
-            .reportsReservedMemory(true)
-            .bar1(256 * MIB, 2 * MIB, 2 * MIB)
+    public static final GpuProfile QUADRO_P1000 = new GpuProfile(
+            new DeviceIdentity("GPU-5e7c1a2b-93d4-4f60-8b1e-2c9d7a4f6e31", "Quadro P1000", Brand.QUADRO,
+                    "00000000:01:00.0", Optional.of("0324418052231"), Optional.of("86.07.3E.00.1D"),
+                    Optional.of(new ComputeCapability(6, 1))),
             // The reference notes (shared/reference/README.md) measured a CUDA context at 526 MiB
             // on the H200's 132 SMs and expect 100-300 MiB on a P1000, growing with the SM count;
             // ARCHITECTURE.md puts Pascal at 150-300 MiB. Taking 150 MiB as the fixed part (the
             // low end of the Pascal range) leaves (526-150)/132 = 2.85 MiB per SM, so the P1000's
             // 5 SMs give about 150 + 14 = 164 MiB.
-            .contextCostBytes(164 * MIB)
-            .power(6_000, 47_000, 1.06)
-            .powerLimitRange(47_000, 47_000, 47_000)
-            .energyCounter(false, 0)
-            .thermals(30.0, 1.0, Duration.ofSeconds(45))
-            .temperatureThresholds(99, 102, OptionalInt.empty(), OptionalInt.empty())
-            .fan(true, 35, 50, 1.5)
-            .clocks(Map.of(ClockType.GRAPHICS, 139, ClockType.SM, 139, ClockType.MEMORY, 405, ClockType.VIDEO, 544),
-                    Map.of(ClockType.GRAPHICS, 1480, ClockType.SM, 1480, ClockType.MEMORY, 2505, ClockType.VIDEO, 1366))
-            .idlePerformanceState(8)
+            new Memory(4096 * MIB, 62 * MIB, true, 164 * MIB, new Bar1(256 * MIB, 2 * MIB, 2 * MIB)),
+            new Power(6_000, 47_000, 1.06, new PowerLimitConstraints(47_000, 47_000), 47_000, OptionalLong.empty()),
+            new Thermal(30.0, 1.0, Duration.ofSeconds(45), 99, 102, OptionalInt.empty(), OptionalInt.empty()),
+            Optional.of(new Fan(35, 50, 1.5)),
+            new Clocks(Map.of(ClockType.GRAPHICS, 139, ClockType.SM, 139, ClockType.MEMORY, 405, ClockType.VIDEO, 544),
+                    Map.of(ClockType.GRAPHICS, 1480, ClockType.SM, 1480, ClockType.MEMORY, 2505, ClockType.VIDEO, 1366),
+                    8),
             // Pascal drops the link to gen 1 when idle and trains back to gen 3 under load.
-            .pcie(3, 16, 1, 120, 60, 150_000, 400_000)
-            .videoEngines(true, true)
-            .samplePeriodMicros(167_000)
-            .memoryUtilizationRatio(0.45)
-            .driver("580.105.08", "13.580.105.08", 13000)
-            .build();
+            new Pcie(3, 16, 1, new Traffic(120, 60), new Traffic(150_000, 400_000)),
+            new Engines(true, true, 167_000, 0.45),
+            new Driver("580.105.08", "13.580.105.08", 13000),
+            Set.of());
 
     /**
      * NVIDIA H200 as read on a real one ({@code shared/reference/nvml-h200/}: nvml-dump.json and
@@ -92,737 +94,284 @@ public final class GpuProfile {
      * 700 W, stays in P0 when idle, PCIe gen 5 x16, compute 9.0, a 526 MiB CUDA context (measured).
      * Hopper has NVDEC but no NVENC: the encoder queries answer, always 0.
      */
-    public static final GpuProfile H200 = builder()
-            .name("NVIDIA H200")
-            .uuid("GPU-18cb343f-5c18-c7cf-5ca0-1d49553d8855")
-            .brand(Brand.NVIDIA)
-            .pciBusId("00000000:00:06.0")
-            .serial("1654124044076")
-            .vbiosVersion("96.00.A5.00.1A")
-            .computeCapability(new ComputeCapability(9, 0))
-            .memoryTotalBytes(143_771 * MIB)
-            .memoryReservedBytes(616 * MIB)
-            .reportsReservedMemory(true)
-            .bar1(262_144 * MIB, 1_703_936, 2 * MIB)
-            .contextCostBytes(526 * MIB)
-            .power(78_319, 700_000, 1.05)
+    public static final GpuProfile H200 = new GpuProfile(
+            new DeviceIdentity("GPU-18cb343f-5c18-c7cf-5ca0-1d49553d8855", "NVIDIA H200", Brand.NVIDIA,
+                    "00000000:00:06.0", Optional.of("1654124044076"), Optional.of("96.00.A5.00.1A"),
+                    Optional.of(new ComputeCapability(9, 0))),
+            new Memory(143_771 * MIB, 616 * MIB, true, 526 * MIB, new Bar1(262_144 * MIB, 1_703_936, 2 * MIB)),
             // nvidia-smi-q.xml: min_power_limit 200 W, max_power_limit 700 W, default_power_limit 700 W.
-            .powerLimitRange(200_000, 700_000, 700_000)
-            .energyCounter(true, 2_371_174)
-            .thermals(31.0, 0.064, Duration.ofSeconds(90))
-            .temperatureThresholds(89, 95, OptionalInt.empty(), OptionalInt.empty())
-            .fan(false, 0, 0, 0)
-            .clocks(Map.of(ClockType.GRAPHICS, 345, ClockType.SM, 345, ClockType.MEMORY, 3201, ClockType.VIDEO, 765),
-                    Map.of(ClockType.GRAPHICS, 1980, ClockType.SM, 1980, ClockType.MEMORY, 3201, ClockType.VIDEO, 1545))
-            .idlePerformanceState(0)
-            .pcie(5, 16, 5, 2070, 600, 2_000_000, 6_000_000)
-            .videoEngines(false, true)
-            .samplePeriodMicros(100_000)
-            .memoryUtilizationRatio(0.30)
-            .driver("580.159.04", "13.580.159.04", 13000)
-            .build();
+            new Power(78_319, 700_000, 1.05, new PowerLimitConstraints(200_000, 700_000), 700_000,
+                    OptionalLong.of(2_371_174)),
+            new Thermal(31.0, 0.064, Duration.ofSeconds(90), 89, 95, OptionalInt.empty(), OptionalInt.empty()),
+            Optional.empty(),
+            new Clocks(Map.of(ClockType.GRAPHICS, 345, ClockType.SM, 345, ClockType.MEMORY, 3201, ClockType.VIDEO, 765),
+                    Map.of(ClockType.GRAPHICS, 1980, ClockType.SM, 1980, ClockType.MEMORY, 3201, ClockType.VIDEO, 1545),
+                    0),
+            new Pcie(5, 16, 5, new Traffic(2070, 600), new Traffic(2_000_000, 6_000_000)),
+            new Engines(false, true, 100_000, 0.30),
+            new Driver("580.159.04", "13.580.159.04", 13000),
+            Set.of());
 
-    private final String name;
-    private final String uuid;
-    private final Brand brand;
-    private final String pciBusId;
-    private final Optional<String> serial;
-    private final Optional<String> vbiosVersion;
-    private final Optional<ComputeCapability> computeCapability;
-    private final long memoryTotalBytes;
-    private final long memoryReservedBytes;
-    private final boolean reportsReservedMemory;
-    private final long bar1TotalBytes;
-    private final long bar1BaseUsedBytes;
-    private final long bar1PerProcessBytes;
-    private final long contextCostBytes;
-    private final long idlePowerMilliwatts;
-    private final long powerLimitMilliwatts;
-    private final long minPowerLimitMilliwatts;
-    private final long maxPowerLimitMilliwatts;
-    private final long defaultPowerLimitMilliwatts;
-    private final double peakDemandRatio;
-    private final boolean energyCounter;
-    private final long initialEnergyMillijoules;
-    private final double ambientCelsius;
-    private final double celsiusPerWatt;
-    private final Duration thermalTimeConstant;
-    private final int slowdownCelsius;
-    private final int shutdownCelsius;
-    private final OptionalInt memMaxCelsius;
-    private final OptionalInt gpuMaxCelsius;
-    private final boolean fan;
-    private final int fanMinPercent;
-    private final int fanRampStartCelsius;
-    private final double fanPercentPerCelsius;
-    private final EnumMap<ClockType, Integer> idleClocksMhz;
-    private final EnumMap<ClockType, Integer> maxClocksMhz;
-    private final int idlePerformanceState;
-    private final int maxPcieLinkGeneration;
-    private final int maxPcieLinkWidth;
-    private final int idlePcieLinkGeneration;
-    private final int idlePcieTxKiBps;
-    private final int idlePcieRxKiBps;
-    private final int busyPcieTxKiBps;
-    private final int busyPcieRxKiBps;
-    private final boolean nvenc;
-    private final boolean nvdec;
-    private final long samplePeriodMicros;
-    private final double memoryUtilizationRatio;
-    private final String driverVersion;
-    private final String nvmlVersion;
-    private final int cudaDriverVersion;
-    private final EnumSet<SimCall> unsupported;
+    public GpuProfile {
+        Objects.requireNonNull(identity, "GpuProfile needs an identity");
+        Objects.requireNonNull(memory, "GpuProfile needs memory");
+        Objects.requireNonNull(power, "GpuProfile needs power");
+        Objects.requireNonNull(thermal, "GpuProfile needs thermals");
+        Objects.requireNonNull(fan, "GpuProfile needs a fan or Optional.empty()");
+        Objects.requireNonNull(clocks, "GpuProfile needs clocks");
+        Objects.requireNonNull(pcie, "GpuProfile needs PCIe");
+        Objects.requireNonNull(engines, "GpuProfile needs engines");
+        Objects.requireNonNull(driver, "GpuProfile needs a driver");
+        Set<String> exact = new TreeSet<>();
+        for (String name : Objects.requireNonNull(unsupportedCalls, "unsupportedCalls")) {
+            exact.add(SimCall.byName(name).cName());
+        }
+        unsupportedCalls = Set.copyOf(exact);
+    }
 
-    private GpuProfile(Builder b) {
-        this.name = require(b.name, "name");
-        this.uuid = require(b.uuid, "uuid");
-        this.brand = require(b.brand, "brand");
-        this.pciBusId = require(b.pciBusId, "pciBusId");
-        this.serial = Optional.ofNullable(b.serial);
-        this.vbiosVersion = Optional.ofNullable(b.vbiosVersion);
-        this.computeCapability = Optional.ofNullable(b.computeCapability);
-        this.memoryTotalBytes = positive(b.memoryTotalBytes, "memoryTotalBytes");
-        this.memoryReservedBytes = b.memoryReservedBytes;
-        if (memoryReservedBytes < 0 || memoryReservedBytes >= memoryTotalBytes) {
-            throw new IllegalArgumentException("memoryReservedBytes must be in [0, total): " + memoryReservedBytes);
+    /** Frame buffer, BAR1 window and what a CUDA context costs. */
+    public record Memory(long totalBytes, long reservedBytes, boolean reservedReported, long contextCostBytes,
+                         Bar1 bar1) {
+        /**
+         * @param reservedBytes    memory the driver keeps for itself; reported apart from "used" by
+         *                         the {@code _v2} call
+         * @param reservedReported true when the driver answers {@code nvmlDeviceGetMemoryInfo_v2}
+         *                         (R510+); else v1 counts reserved memory as used
+         * @param contextCostBytes what a process's CUDA context costs in frame-buffer memory before
+         *                         it allocates anything
+         */
+        public Memory {
+            positive(totalBytes, "memory totalBytes");
+            if (reservedBytes < 0 || reservedBytes >= totalBytes) {
+                throw new IllegalArgumentException("memoryReservedBytes must be in [0, total): " + reservedBytes);
+            }
+            if (contextCostBytes < 0 || contextCostBytes >= totalBytes - reservedBytes) {
+                throw new IllegalArgumentException("contextCostBytes must fit the usable memory: " + contextCostBytes);
+            }
+            Objects.requireNonNull(bar1, "bar1");
         }
-        this.reportsReservedMemory = b.reportsReservedMemory;
-        this.bar1TotalBytes = positive(b.bar1TotalBytes, "bar1TotalBytes");
-        this.bar1BaseUsedBytes = b.bar1BaseUsedBytes;
-        this.bar1PerProcessBytes = b.bar1PerProcessBytes;
-        this.contextCostBytes = b.contextCostBytes;
-        if (contextCostBytes < 0 || contextCostBytes >= memoryTotalBytes - memoryReservedBytes) {
-            throw new IllegalArgumentException("contextCostBytes must fit the usable memory: " + contextCostBytes);
+
+        /** Usable memory: total less reserved. */
+        public long usableBytes() {
+            return totalBytes - reservedBytes;
         }
-        this.idlePowerMilliwatts = positive(b.idlePowerMilliwatts, "idlePowerMilliwatts");
-        this.powerLimitMilliwatts = positive(b.powerLimitMilliwatts, "powerLimitMilliwatts");
-        // Unset (0): a board whose limit cannot be changed, the range collapses to the limit.
-        this.minPowerLimitMilliwatts = b.minPowerLimitMilliwatts == 0 ? powerLimitMilliwatts : b.minPowerLimitMilliwatts;
-        this.maxPowerLimitMilliwatts = b.maxPowerLimitMilliwatts == 0 ? powerLimitMilliwatts : b.maxPowerLimitMilliwatts;
-        this.defaultPowerLimitMilliwatts = b.defaultPowerLimitMilliwatts == 0 ? powerLimitMilliwatts
-                : b.defaultPowerLimitMilliwatts;
-        if (minPowerLimitMilliwatts > maxPowerLimitMilliwatts || defaultPowerLimitMilliwatts < minPowerLimitMilliwatts
-                || defaultPowerLimitMilliwatts > maxPowerLimitMilliwatts) {
-            throw new IllegalArgumentException("implausible power limit range " + minPowerLimitMilliwatts + "-"
-                    + maxPowerLimitMilliwatts + " mW with default " + defaultPowerLimitMilliwatts + " mW");
+
+        /** The same memory behind a driver with ({@code true}) or without the {@code _v2} call. */
+        public Memory withReservedReported(boolean reported) {
+            return new Memory(totalBytes, reservedBytes, reported, contextCostBytes, bar1);
         }
-        if (idlePowerMilliwatts >= powerLimitMilliwatts) {
-            throw new IllegalArgumentException("idle power " + idlePowerMilliwatts + " mW must be below the limit "
-                    + powerLimitMilliwatts + " mW");
+    }
+
+    /** The BAR1 window: in use at idle, plus a mapping per process. */
+    public record Bar1(long totalBytes, long baseUsedBytes, long perProcessBytes) {
+        public Bar1 {
+            positive(totalBytes, "bar1 totalBytes");
         }
-        if (!(b.peakDemandRatio >= 1.0)) {
-            throw new IllegalArgumentException("peakDemandRatio must be >= 1: " + b.peakDemandRatio);
-        }
-        this.peakDemandRatio = b.peakDemandRatio;
-        this.energyCounter = b.energyCounter;
-        this.initialEnergyMillijoules = b.initialEnergyMillijoules;
-        this.ambientCelsius = b.ambientCelsius;
-        this.celsiusPerWatt = b.celsiusPerWatt;
-        this.thermalTimeConstant = require(b.thermalTimeConstant, "thermalTimeConstant");
-        if (thermalTimeConstant.isNegative() || thermalTimeConstant.isZero()) {
-            throw new IllegalArgumentException("thermalTimeConstant must be positive: " + thermalTimeConstant);
-        }
-        this.slowdownCelsius = b.slowdownCelsius;
-        this.shutdownCelsius = b.shutdownCelsius;
-        if (slowdownCelsius <= 0 || slowdownCelsius > shutdownCelsius) {
-            throw new IllegalArgumentException("need 0 < slowdown <= shutdown: " + slowdownCelsius + ", " + shutdownCelsius);
-        }
-        this.memMaxCelsius = require(b.memMaxCelsius, "memMaxCelsius");
-        this.gpuMaxCelsius = require(b.gpuMaxCelsius, "gpuMaxCelsius");
-        this.fan = b.fan;
-        this.fanMinPercent = b.fanMinPercent;
-        this.fanRampStartCelsius = b.fanRampStartCelsius;
-        this.fanPercentPerCelsius = b.fanPercentPerCelsius;
-        this.idleClocksMhz = clocks(b.idleClocksMhz, "idle");
-        this.maxClocksMhz = clocks(b.maxClocksMhz, "max");
-        for (ClockType t : ClockType.values()) {
-            if (idleClocksMhz.get(t) > maxClocksMhz.get(t)) {
-                throw new IllegalArgumentException(t + " idle clock above its maximum");
+    }
+
+    /**
+     * Draw, limits and the energy counter.
+     *
+     * @param idleMilliwatts          draw with no load
+     * @param limitMilliwatts         the enforced limit
+     * @param peakDemandRatio         what full load would draw without the limit, as a multiple of
+     *                                the limit (above 1: full load hits the cap)
+     * @param limitRange              the range an administrator may set the limit to
+     * @param defaultLimitMilliwatts  the limit the board boots with
+     * @param energyAtStartMillijoules the energy counter's reading when the host is made; absent
+     *                                before Volta (the counter answers NOT_SUPPORTED)
+     */
+    public record Power(long idleMilliwatts, long limitMilliwatts, double peakDemandRatio,
+                        PowerLimitConstraints limitRange, long defaultLimitMilliwatts,
+                        OptionalLong energyAtStartMillijoules) {
+        public Power {
+            positive(idleMilliwatts, "idlePowerMilliwatts");
+            positive(limitMilliwatts, "powerLimitMilliwatts");
+            Objects.requireNonNull(limitRange, "limitRange");
+            Objects.requireNonNull(energyAtStartMillijoules, "energyAtStartMillijoules");
+            if (defaultLimitMilliwatts < limitRange.minMilliwatts() || defaultLimitMilliwatts > limitRange.maxMilliwatts()) {
+                throw new IllegalArgumentException("implausible power limit range " + limitRange.minMilliwatts() + "-"
+                        + limitRange.maxMilliwatts() + " mW with default " + defaultLimitMilliwatts + " mW");
+            }
+            if (idleMilliwatts >= limitMilliwatts) {
+                throw new IllegalArgumentException("idle power " + idleMilliwatts + " mW must be below the limit "
+                        + limitMilliwatts + " mW");
+            }
+            if (!(peakDemandRatio >= 1.0)) {
+                throw new IllegalArgumentException("peakDemandRatio must be >= 1: " + peakDemandRatio);
             }
         }
-        if (b.idlePerformanceState < 0 || b.idlePerformanceState > 15) {
-            throw new IllegalArgumentException("idlePerformanceState must be 0..15: " + b.idlePerformanceState);
+    }
+
+    /**
+     * The first-order thermal model and the thresholds.
+     *
+     * @param celsiusPerWatt steady-state temperature rise per watt drawn
+     * @param timeConstant   of the lag from draw to temperature
+     */
+    public record Thermal(double ambientCelsius, double celsiusPerWatt, Duration timeConstant, int slowdownCelsius,
+                          int shutdownCelsius, OptionalInt memMaxCelsius, OptionalInt gpuMaxCelsius) {
+        public Thermal {
+            Objects.requireNonNull(timeConstant, "thermal timeConstant");
+            if (timeConstant.isNegative() || timeConstant.isZero()) {
+                throw new IllegalArgumentException("thermalTimeConstant must be positive: " + timeConstant);
+            }
+            if (slowdownCelsius <= 0 || slowdownCelsius > shutdownCelsius) {
+                throw new IllegalArgumentException("need 0 < slowdown <= shutdown: " + slowdownCelsius + ", "
+                        + shutdownCelsius);
+            }
+            Objects.requireNonNull(memMaxCelsius, "memMaxCelsius");
+            Objects.requireNonNull(gpuMaxCelsius, "gpuMaxCelsius");
         }
-        this.idlePerformanceState = b.idlePerformanceState;
-        this.maxPcieLinkGeneration = b.maxPcieLinkGeneration;
-        this.maxPcieLinkWidth = b.maxPcieLinkWidth;
-        this.idlePcieLinkGeneration = b.idlePcieLinkGeneration;
-        if (maxPcieLinkGeneration < 1 || idlePcieLinkGeneration < 1 || idlePcieLinkGeneration > maxPcieLinkGeneration
-                || maxPcieLinkWidth < 1) {
-            throw new IllegalArgumentException("implausible PCIe link: gen " + idlePcieLinkGeneration + "/"
-                    + maxPcieLinkGeneration + " x" + maxPcieLinkWidth);
-        }
-        this.idlePcieTxKiBps = b.idlePcieTxKiBps;
-        this.idlePcieRxKiBps = b.idlePcieRxKiBps;
-        this.busyPcieTxKiBps = b.busyPcieTxKiBps;
-        this.busyPcieRxKiBps = b.busyPcieRxKiBps;
-        this.nvenc = b.nvenc;
-        this.nvdec = b.nvdec;
-        this.samplePeriodMicros = positive(b.samplePeriodMicros, "samplePeriodMicros");
-        this.memoryUtilizationRatio = b.memoryUtilizationRatio;
-        this.driverVersion = require(b.driverVersion, "driverVersion");
-        this.nvmlVersion = require(b.nvmlVersion, "nvmlVersion");
-        this.cudaDriverVersion = b.cudaDriverVersion;
-        this.unsupported = b.unsupported.isEmpty() ? EnumSet.noneOf(SimCall.class) : EnumSet.copyOf(b.unsupported);
-        if (!energyCounter) {
-            unsupported.add(SimCall.TOTAL_ENERGY);
-        }
-        if (!fan) {
-            unsupported.add(SimCall.FAN_SPEED);
+
+        /** What {@code nvmlDeviceGetTemperatureThreshold} answers for {@code threshold}. */
+        public OptionalInt thresholdCelsius(TemperatureThreshold threshold) {
+            return switch (threshold) {
+                case SLOWDOWN -> OptionalInt.of(slowdownCelsius);
+                case SHUTDOWN -> OptionalInt.of(shutdownCelsius);
+                case MEM_MAX -> memMaxCelsius;
+                case GPU_MAX -> gpuMaxCelsius;
+            };
         }
     }
 
-    public static Builder builder() {
-        return new Builder();
+    /** A fan curve: {@code minPercent} up to {@code rampStartCelsius}, then {@code percentPerCelsius} more per degree. */
+    public record Fan(int minPercent, int rampStartCelsius, double percentPerCelsius) {
     }
 
-    /** A builder holding every value of this profile. */
-    public Builder toBuilder() {
-        Builder b = new Builder();
-        b.name = name;
-        b.uuid = uuid;
-        b.brand = brand;
-        b.pciBusId = pciBusId;
-        b.serial = serial.orElse(null);
-        b.vbiosVersion = vbiosVersion.orElse(null);
-        b.computeCapability = computeCapability.orElse(null);
-        b.memoryTotalBytes = memoryTotalBytes;
-        b.memoryReservedBytes = memoryReservedBytes;
-        b.reportsReservedMemory = reportsReservedMemory;
-        b.bar1TotalBytes = bar1TotalBytes;
-        b.bar1BaseUsedBytes = bar1BaseUsedBytes;
-        b.bar1PerProcessBytes = bar1PerProcessBytes;
-        b.contextCostBytes = contextCostBytes;
-        b.idlePowerMilliwatts = idlePowerMilliwatts;
-        b.powerLimitMilliwatts = powerLimitMilliwatts;
-        b.minPowerLimitMilliwatts = minPowerLimitMilliwatts;
-        b.maxPowerLimitMilliwatts = maxPowerLimitMilliwatts;
-        b.defaultPowerLimitMilliwatts = defaultPowerLimitMilliwatts;
-        b.peakDemandRatio = peakDemandRatio;
-        b.energyCounter = energyCounter;
-        b.initialEnergyMillijoules = initialEnergyMillijoules;
-        b.ambientCelsius = ambientCelsius;
-        b.celsiusPerWatt = celsiusPerWatt;
-        b.thermalTimeConstant = thermalTimeConstant;
-        b.slowdownCelsius = slowdownCelsius;
-        b.shutdownCelsius = shutdownCelsius;
-        b.memMaxCelsius = memMaxCelsius;
-        b.gpuMaxCelsius = gpuMaxCelsius;
-        b.fan = fan;
-        b.fanMinPercent = fanMinPercent;
-        b.fanRampStartCelsius = fanRampStartCelsius;
-        b.fanPercentPerCelsius = fanPercentPerCelsius;
-        b.idleClocksMhz = new EnumMap<>(idleClocksMhz);
-        b.maxClocksMhz = new EnumMap<>(maxClocksMhz);
-        b.idlePerformanceState = idlePerformanceState;
-        b.maxPcieLinkGeneration = maxPcieLinkGeneration;
-        b.maxPcieLinkWidth = maxPcieLinkWidth;
-        b.idlePcieLinkGeneration = idlePcieLinkGeneration;
-        b.idlePcieTxKiBps = idlePcieTxKiBps;
-        b.idlePcieRxKiBps = idlePcieRxKiBps;
-        b.busyPcieTxKiBps = busyPcieTxKiBps;
-        b.busyPcieRxKiBps = busyPcieRxKiBps;
-        b.nvenc = nvenc;
-        b.nvdec = nvdec;
-        b.samplePeriodMicros = samplePeriodMicros;
-        b.memoryUtilizationRatio = memoryUtilizationRatio;
-        b.driverVersion = driverVersion;
-        b.nvmlVersion = nvmlVersion;
-        b.cudaDriverVersion = cudaDriverVersion;
-        b.unsupported = EnumSet.noneOf(SimCall.class);
-        b.unsupported.addAll(unsupported);
-        b.unsupported.remove(SimCall.TOTAL_ENERGY);
-        b.unsupported.remove(SimCall.FAN_SPEED);
-        return b;
+    /** Clocks at idle and at most (MHz, every {@link ClockType}), and the P-state of an idle card. */
+    public record Clocks(Map<ClockType, Integer> idleMhz, Map<ClockType, Integer> maxMhz, int idlePerformanceState) {
+        public Clocks {
+            idleMhz = complete(idleMhz, "idle");
+            maxMhz = complete(maxMhz, "max");
+            for (ClockType t : ClockType.values()) {
+                if (idleMhz.get(t) > maxMhz.get(t)) {
+                    throw new IllegalArgumentException(t + " idle clock above its maximum");
+                }
+            }
+            if (idlePerformanceState < 0 || idlePerformanceState > 15) {
+                throw new IllegalArgumentException("idlePerformanceState must be 0..15: " + idlePerformanceState);
+            }
+        }
+
+        public int idle(ClockType type) {
+            return idleMhz.get(type);
+        }
+
+        public int max(ClockType type) {
+            return maxMhz.get(type);
+        }
+
+        private static Map<ClockType, Integer> complete(Map<ClockType, Integer> given, String what) {
+            Objects.requireNonNull(given, () -> "GpuProfile needs " + what + " clocks");
+            EnumMap<ClockType, Integer> m = new EnumMap<>(ClockType.class);
+            for (ClockType t : ClockType.values()) {
+                Integer mhz = given.get(t);
+                if (mhz == null || mhz <= 0) {
+                    throw new IllegalArgumentException("GpuProfile needs a positive " + what + " " + t + " clock, got "
+                            + mhz);
+                }
+                m.put(t, mhz);
+            }
+            return Map.copyOf(m);
+        }
+    }
+
+    /** The PCIe link (its limits and the generation it idles at) and its traffic idle and at full load. */
+    public record Pcie(int maxGeneration, int maxWidth, int idleGeneration, Traffic idle, Traffic busy) {
+        public Pcie {
+            if (maxGeneration < 1 || idleGeneration < 1 || idleGeneration > maxGeneration || maxWidth < 1) {
+                throw new IllegalArgumentException("implausible PCIe link: gen " + idleGeneration + "/" + maxGeneration
+                        + " x" + maxWidth);
+            }
+            Objects.requireNonNull(idle, "idle traffic");
+            Objects.requireNonNull(busy, "busy traffic");
+        }
+    }
+
+    /** PCIe throughput in KiB/s each way. */
+    public record Traffic(int txKiBps, int rxKiBps) {
+        public int kiBps(PcieCounter counter) {
+            return counter == PcieCounter.TX ? txKiBps : rxKiBps;
+        }
+    }
+
+    /**
+     * The video engines and how the driver samples utilization.
+     *
+     * @param samplePeriodMicros     the driver's utilization sampling period; also the granularity
+     *                               of the simulated noise and per-process samples
+     * @param memoryUtilizationRatio memory-controller busy time per unit of SM busy time
+     */
+    public record Engines(boolean nvenc, boolean nvdec, long samplePeriodMicros, double memoryUtilizationRatio) {
+        public Engines {
+            positive(samplePeriodMicros, "samplePeriodMicros");
+        }
+    }
+
+    /** The driver's versions: one host has one driver, so every card on it names the same. */
+    public record Driver(String version, String nvmlVersion, int cudaVersion) {
+        public Driver {
+            Objects.requireNonNull(version, "GpuProfile needs driverVersion");
+            Objects.requireNonNull(nvmlVersion, "GpuProfile needs nvmlVersion");
+        }
     }
 
     /** The same card at another UUID and PCI address, e.g. the second of two identical cards. */
     public GpuProfile withIdentity(String uuid, String pciBusId) {
-        return toBuilder().uuid(uuid).pciBusId(pciBusId).build();
+        return new GpuProfile(identity.at(uuid, pciBusId), memory, power, thermal, fan, clocks, pcie, engines, driver,
+                unsupportedCalls);
     }
 
-    public String name() {
-        return name;
+    public GpuProfile withMemory(Memory other) {
+        return new GpuProfile(identity, other, power, thermal, fan, clocks, pcie, engines, driver, unsupportedCalls);
     }
 
-    public String uuid() {
-        return uuid;
+    public GpuProfile withPower(Power other) {
+        return new GpuProfile(identity, memory, other, thermal, fan, clocks, pcie, engines, driver, unsupportedCalls);
     }
 
-    public Brand brand() {
-        return brand;
+    public GpuProfile withDriver(Driver other) {
+        return new GpuProfile(identity, memory, power, thermal, fan, clocks, pcie, engines, other, unsupportedCalls);
     }
 
-    public String pciBusId() {
-        return pciBusId;
+    /** The card answers NOT_SUPPORTED for these C calls too (e.g. {@code nvmlDeviceGetPcieThroughput}). */
+    public GpuProfile withUnsupportedCalls(Set<String> cNames) {
+        return new GpuProfile(identity, memory, power, thermal, fan, clocks, pcie, engines, driver, cNames);
     }
 
-    public Optional<String> serial() {
-        return serial;
-    }
-
-    public Optional<String> vbiosVersion() {
-        return vbiosVersion;
-    }
-
-    public Optional<ComputeCapability> computeCapability() {
-        return computeCapability;
-    }
-
-    public long memoryTotalBytes() {
-        return memoryTotalBytes;
-    }
-
-    /** Memory the driver keeps for itself; reported apart from "used" by the {@code _v2} call. */
-    public long memoryReservedBytes() {
-        return memoryReservedBytes;
-    }
-
-    /** True when the driver answers {@code nvmlDeviceGetMemoryInfo_v2} (R510+); else v1 counts reserved as used. */
-    public boolean reportsReservedMemory() {
-        return reportsReservedMemory;
-    }
-
-    public long bar1TotalBytes() {
-        return bar1TotalBytes;
-    }
-
-    public long bar1BaseUsedBytes() {
-        return bar1BaseUsedBytes;
-    }
-
-    public long bar1PerProcessBytes() {
-        return bar1PerProcessBytes;
-    }
-
-    /** What a process's CUDA context costs in frame-buffer memory before it allocates anything. */
-    public long contextCostBytes() {
-        return contextCostBytes;
-    }
-
-    /** Usable memory: total less reserved. */
-    public long usableMemoryBytes() {
-        return memoryTotalBytes - memoryReservedBytes;
-    }
-
-    public long idlePowerMilliwatts() {
-        return idlePowerMilliwatts;
-    }
-
-    public long powerLimitMilliwatts() {
-        return powerLimitMilliwatts;
-    }
-
-    public long minPowerLimitMilliwatts() {
-        return minPowerLimitMilliwatts;
-    }
-
-    public long maxPowerLimitMilliwatts() {
-        return maxPowerLimitMilliwatts;
-    }
-
-    public long defaultPowerLimitMilliwatts() {
-        return defaultPowerLimitMilliwatts;
-    }
-
-    /** What full load would draw without the limit, as a multiple of the limit (> 1: full load hits the cap). */
-    public double peakDemandRatio() {
-        return peakDemandRatio;
-    }
-
-    public boolean hasEnergyCounter() {
-        return energyCounter;
-    }
-
-    public long initialEnergyMillijoules() {
-        return initialEnergyMillijoules;
-    }
-
-    public double ambientCelsius() {
-        return ambientCelsius;
-    }
-
-    /** Steady-state temperature rise per watt drawn. */
-    public double celsiusPerWatt() {
-        return celsiusPerWatt;
-    }
-
-    /** Time constant of the first-order lag from draw to temperature. */
-    public Duration thermalTimeConstant() {
-        return thermalTimeConstant;
-    }
-
-    public int slowdownCelsius() {
-        return slowdownCelsius;
-    }
-
-    public int shutdownCelsius() {
-        return shutdownCelsius;
-    }
-
-    public OptionalInt memMaxCelsius() {
-        return memMaxCelsius;
-    }
-
-    public OptionalInt gpuMaxCelsius() {
-        return gpuMaxCelsius;
-    }
-
-    public boolean hasFan() {
-        return fan;
-    }
-
-    public int fanMinPercent() {
-        return fanMinPercent;
-    }
-
-    public int fanRampStartCelsius() {
-        return fanRampStartCelsius;
-    }
-
-    public double fanPercentPerCelsius() {
-        return fanPercentPerCelsius;
-    }
-
-    public int idleClockMhz(ClockType type) {
-        return idleClocksMhz.get(type);
-    }
-
-    public int maxClockMhz(ClockType type) {
-        return maxClocksMhz.get(type);
-    }
-
-    public int idlePerformanceState() {
-        return idlePerformanceState;
-    }
-
-    public int maxPcieLinkGeneration() {
-        return maxPcieLinkGeneration;
-    }
-
-    public int maxPcieLinkWidth() {
-        return maxPcieLinkWidth;
-    }
-
-    public int idlePcieLinkGeneration() {
-        return idlePcieLinkGeneration;
-    }
-
-    public int idlePcieTxKiBps() {
-        return idlePcieTxKiBps;
-    }
-
-    public int idlePcieRxKiBps() {
-        return idlePcieRxKiBps;
-    }
-
-    public int busyPcieTxKiBps() {
-        return busyPcieTxKiBps;
-    }
-
-    public int busyPcieRxKiBps() {
-        return busyPcieRxKiBps;
-    }
-
-    public boolean hasNvenc() {
-        return nvenc;
-    }
-
-    public boolean hasNvdec() {
-        return nvdec;
-    }
-
-    /** The driver's utilization sampling period; also the granularity of the simulated noise and samples. */
-    public long samplePeriodMicros() {
-        return samplePeriodMicros;
-    }
-
-    /** Memory-controller busy time per unit of SM busy time. */
-    public double memoryUtilizationRatio() {
-        return memoryUtilizationRatio;
-    }
-
-    public String driverVersion() {
-        return driverVersion;
-    }
-
-    public String nvmlVersion() {
-        return nvmlVersion;
-    }
-
-    public int cudaDriverVersion() {
-        return cudaDriverVersion;
-    }
-
-    /** C names of the calls this card answers with NOT_SUPPORTED (e.g. the energy counter before Volta). */
-    public Set<String> unsupportedCalls() {
-        Set<String> names = new java.util.TreeSet<>();
-        for (SimCall c : unsupported) {
+    /** Every call this card answers with NOT_SUPPORTED: {@link #unsupportedCalls()} and those its records imply. */
+    public Set<String> allUnsupportedCalls() {
+        Set<String> names = new TreeSet<>();
+        for (SimCall c : notSupported()) {
             names.add(c.cName());
         }
         return names;
     }
 
-    boolean supports(SimCall call) {
-        return !unsupported.contains(call);
+    /** {@link #allUnsupportedCalls()} as the simulator looks them up. */
+    EnumSet<SimCall> notSupported() {
+        EnumSet<SimCall> calls = EnumSet.noneOf(SimCall.class);
+        for (String name : unsupportedCalls) {
+            calls.add(SimCall.byName(name));
+        }
+        if (power.energyAtStartMillijoules().isEmpty()) {
+            calls.add(SimCall.TOTAL_ENERGY);
+        }
+        if (fan.isEmpty()) {
+            calls.add(SimCall.FAN_SPEED);
+        }
+        return calls;
     }
 
     @Override
     public String toString() {
-        return name + " (" + uuid + ")";
+        return identity.name() + " (" + identity.uuid() + ")";
     }
 
-    private static <T> T require(T value, String what) {
-        return Objects.requireNonNull(value, () -> "GpuProfile needs " + what);
-    }
-
-    private static long positive(long value, String what) {
+    private static void positive(long value, String what) {
         if (value <= 0) {
             throw new IllegalArgumentException("GpuProfile " + what + " must be positive: " + value);
-        }
-        return value;
-    }
-
-    private static EnumMap<ClockType, Integer> clocks(Map<ClockType, Integer> given, String what) {
-        require(given, what + " clocks");
-        EnumMap<ClockType, Integer> m = new EnumMap<>(ClockType.class);
-        for (ClockType t : ClockType.values()) {
-            Integer mhz = given.get(t);
-            if (mhz == null || mhz <= 0) {
-                throw new IllegalArgumentException("GpuProfile needs a positive " + what + " " + t + " clock, got " + mhz);
-            }
-            m.put(t, mhz);
-        }
-        return m;
-    }
-
-    /** Fluent builder; {@link #build()} validates and names the first missing or implausible value. */
-    public static final class Builder {
-        private String name;
-        private String uuid;
-        private Brand brand;
-        private String pciBusId;
-        private String serial;
-        private String vbiosVersion;
-        private ComputeCapability computeCapability;
-        private long memoryTotalBytes;
-        private long memoryReservedBytes;
-        private boolean reportsReservedMemory = true;
-        private long bar1TotalBytes = 256 * MIB;
-        private long bar1BaseUsedBytes;
-        private long bar1PerProcessBytes;
-        private long contextCostBytes;
-        private long idlePowerMilliwatts;
-        private long powerLimitMilliwatts;
-        private long minPowerLimitMilliwatts;
-        private long maxPowerLimitMilliwatts;
-        private long defaultPowerLimitMilliwatts;
-        private double peakDemandRatio = 1.05;
-        private boolean energyCounter;
-        private long initialEnergyMillijoules;
-        private double ambientCelsius = 30;
-        private double celsiusPerWatt = 0.5;
-        private Duration thermalTimeConstant = Duration.ofSeconds(60);
-        private int slowdownCelsius;
-        private int shutdownCelsius;
-        private OptionalInt memMaxCelsius = OptionalInt.empty();
-        private OptionalInt gpuMaxCelsius = OptionalInt.empty();
-        private boolean fan;
-        private int fanMinPercent;
-        private int fanRampStartCelsius;
-        private double fanPercentPerCelsius;
-        private Map<ClockType, Integer> idleClocksMhz;
-        private Map<ClockType, Integer> maxClocksMhz;
-        private int idlePerformanceState = 8;
-        private int maxPcieLinkGeneration = 3;
-        private int maxPcieLinkWidth = 16;
-        private int idlePcieLinkGeneration = 1;
-        private int idlePcieTxKiBps;
-        private int idlePcieRxKiBps;
-        private int busyPcieTxKiBps;
-        private int busyPcieRxKiBps;
-        private boolean nvenc;
-        private boolean nvdec;
-        private long samplePeriodMicros = 100_000;
-        private double memoryUtilizationRatio = 0.4;
-        private String driverVersion;
-        private String nvmlVersion;
-        private int cudaDriverVersion;
-        private EnumSet<SimCall> unsupported = EnumSet.noneOf(SimCall.class);
-
-        private Builder() {
-        }
-
-        public Builder name(String name) {
-            this.name = name;
-            return this;
-        }
-
-        public Builder uuid(String uuid) {
-            this.uuid = uuid;
-            return this;
-        }
-
-        public Builder brand(Brand brand) {
-            this.brand = brand;
-            return this;
-        }
-
-        public Builder pciBusId(String pciBusId) {
-            this.pciBusId = pciBusId;
-            return this;
-        }
-
-        /** {@code null}: the card answers NOT_SUPPORTED (GeForce cards have no serial). */
-        public Builder serial(String serial) {
-            this.serial = serial;
-            return this;
-        }
-
-        public Builder vbiosVersion(String vbiosVersion) {
-            this.vbiosVersion = vbiosVersion;
-            return this;
-        }
-
-        public Builder computeCapability(ComputeCapability computeCapability) {
-            this.computeCapability = computeCapability;
-            return this;
-        }
-
-        public Builder memoryTotalBytes(long bytes) {
-            this.memoryTotalBytes = bytes;
-            return this;
-        }
-
-        public Builder memoryReservedBytes(long bytes) {
-            this.memoryReservedBytes = bytes;
-            return this;
-        }
-
-        /** False: a driver without {@code nvmlDeviceGetMemoryInfo_v2} (before R510), reserved counted as used. */
-        public Builder reportsReservedMemory(boolean reported) {
-            this.reportsReservedMemory = reported;
-            return this;
-        }
-
-        public Builder bar1(long totalBytes, long baseUsedBytes, long perProcessBytes) {
-            this.bar1TotalBytes = totalBytes;
-            this.bar1BaseUsedBytes = baseUsedBytes;
-            this.bar1PerProcessBytes = perProcessBytes;
-            return this;
-        }
-
-        public Builder contextCostBytes(long bytes) {
-            this.contextCostBytes = bytes;
-            return this;
-        }
-
-        /** Idle draw, enforced limit, and full-load demand as a multiple of the limit. */
-        public Builder power(long idleMilliwatts, long limitMilliwatts, double peakDemandRatio) {
-            this.idlePowerMilliwatts = idleMilliwatts;
-            this.powerLimitMilliwatts = limitMilliwatts;
-            this.peakDemandRatio = peakDemandRatio;
-            return this;
-        }
-
-        /** The range an administrator may set the limit to, and the limit the board boots with. */
-        public Builder powerLimitRange(long minMilliwatts, long maxMilliwatts, long defaultMilliwatts) {
-            this.minPowerLimitMilliwatts = minMilliwatts;
-            this.maxPowerLimitMilliwatts = maxMilliwatts;
-            this.defaultPowerLimitMilliwatts = defaultMilliwatts;
-            return this;
-        }
-
-        public Builder energyCounter(boolean present, long initialMillijoules) {
-            this.energyCounter = present;
-            this.initialEnergyMillijoules = initialMillijoules;
-            return this;
-        }
-
-        public Builder thermals(double ambientCelsius, double celsiusPerWatt, Duration timeConstant) {
-            this.ambientCelsius = ambientCelsius;
-            this.celsiusPerWatt = celsiusPerWatt;
-            this.thermalTimeConstant = timeConstant;
-            return this;
-        }
-
-        public Builder ambientCelsius(double ambientCelsius) {
-            this.ambientCelsius = ambientCelsius;
-            return this;
-        }
-
-        public Builder temperatureThresholds(int slowdown, int shutdown, OptionalInt memMax, OptionalInt gpuMax) {
-            this.slowdownCelsius = slowdown;
-            this.shutdownCelsius = shutdown;
-            this.memMaxCelsius = memMax;
-            this.gpuMaxCelsius = gpuMax;
-            return this;
-        }
-
-        public Builder fan(boolean present, int minPercent, int rampStartCelsius, double percentPerCelsius) {
-            this.fan = present;
-            this.fanMinPercent = minPercent;
-            this.fanRampStartCelsius = rampStartCelsius;
-            this.fanPercentPerCelsius = percentPerCelsius;
-            return this;
-        }
-
-        public Builder clocks(Map<ClockType, Integer> idleMhz, Map<ClockType, Integer> maxMhz) {
-            this.idleClocksMhz = idleMhz;
-            this.maxClocksMhz = maxMhz;
-            return this;
-        }
-
-        public Builder idlePerformanceState(int pstate) {
-            this.idlePerformanceState = pstate;
-            return this;
-        }
-
-        /** Link limits, the generation when idle, and throughput idle and at full load (KiB/s). */
-        public Builder pcie(int maxGeneration, int maxWidth, int idleGeneration, int idleTxKiBps, int idleRxKiBps,
-                            int busyTxKiBps, int busyRxKiBps) {
-            this.maxPcieLinkGeneration = maxGeneration;
-            this.maxPcieLinkWidth = maxWidth;
-            this.idlePcieLinkGeneration = idleGeneration;
-            this.idlePcieTxKiBps = idleTxKiBps;
-            this.idlePcieRxKiBps = idleRxKiBps;
-            this.busyPcieTxKiBps = busyTxKiBps;
-            this.busyPcieRxKiBps = busyRxKiBps;
-            return this;
-        }
-
-        public Builder videoEngines(boolean nvenc, boolean nvdec) {
-            this.nvenc = nvenc;
-            this.nvdec = nvdec;
-            return this;
-        }
-
-        public Builder samplePeriodMicros(long micros) {
-            this.samplePeriodMicros = micros;
-            return this;
-        }
-
-        public Builder memoryUtilizationRatio(double ratio) {
-            this.memoryUtilizationRatio = ratio;
-            return this;
-        }
-
-        public Builder driver(String driverVersion, String nvmlVersion, int cudaDriverVersion) {
-            this.driverVersion = driverVersion;
-            this.nvmlVersion = nvmlVersion;
-            this.cudaDriverVersion = cudaDriverVersion;
-            return this;
-        }
-
-        /** The card answers NOT_SUPPORTED for this C call (e.g. {@code nvmlDeviceGetPcieThroughput}). */
-        public Builder unsupportedCall(String cName) {
-            this.unsupported.add(SimCall.byName(cName));
-            return this;
-        }
-
-        public GpuProfile build() {
-            return new GpuProfile(this);
         }
     }
 }

@@ -1,73 +1,42 @@
 package org.gpuagent.nvml.sim;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.nvml.Bar1Memory;
-import org.gpuagent.nvml.ClockEventReason;
-import org.gpuagent.nvml.ClockType;
 import org.gpuagent.nvml.EncoderStats;
 import org.gpuagent.nvml.MemoryInfo;
-import org.gpuagent.nvml.PcieCounter;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessInfo.ProcessKind;
 import org.gpuagent.nvml.ProcessUtilizationSample;
-import org.gpuagent.nvml.Utilization;
 
 /**
  * One simulated GPU's hardware: the processes on it and the physical state that outlives NVML
  * sessions. Tests and the agent's simulated backend drive it ({@link #startProcess}, loads,
- * {@link #raiseXid}, {@link #loseGpu}); NVML sessions read it.
- *
- * <p>The model, evaluated lazily in injected time (never from how often it is read):
- * <ul>
- *   <li>activity = min(1, SM + 0.15 encoder + 0.10 decoder), from the summed process loads;</li>
- *   <li>power demand = idle + (limit * peakDemandRatio - idle) * activity, drawn up to the limit;</li>
- *   <li>temperature lags toward ambient + celsiusPerWatt * power with the profile's time
- *       constant: exact for the piecewise-constant load between operations;</li>
- *   <li>energy integrates the drawn power; noise on readings is a hash of the seed, the device,
- *       the quantity and the driver sample period the reading falls in, so the same clock reading
- *       gives the same value however often it is read.</li>
- * </ul>
+ * {@link #raiseXid}, {@link #loseGpu}); NVML sessions read it. The processes and the memory they
+ * hold are kept here; load, heat and energy in its {@link SimulatedPhysics}.
  */
 public final class SimulatedDevice {
-    private static final long MICROS_PER_SECOND = 1_000_000L;
-
-    private static final int NOISE_GPU = 1;
-    private static final int NOISE_MEM = 2;
-    private static final int NOISE_ENC = 3;
-    private static final int NOISE_DEC = 4;
-    private static final int NOISE_POWER = 5;
-    private static final int NOISE_FPS = 6;
-    private static final int NOISE_LATENCY = 7;
-    private static final int NOISE_PCIE_TX = 8;
-    private static final int NOISE_PCIE_RX = 9;
-
     private final SimulatedGpuHost host;
     private final int index;
     private final GpuProfile profile;
+    /** The calls this card answers with NOT_SUPPORTED, looked up on every simulated query. */
+    private final EnumSet<SimCall> notSupported;
 
     // guarded by host.lock()
     private final LinkedHashMap<Integer, SimProcess> processes = new LinkedHashMap<>();
-    private long lastMicros;
-    private double temperatureCelsius;
-    private double energyMillijoules;
-    private double ambientCelsius;
-    private int smLoad;
-    private int encoderLoad;
-    private int decoderLoad;
+    private final SimulatedPhysics physics;
     private volatile boolean lost;
 
     SimulatedDevice(SimulatedGpuHost host, int index, GpuProfile profile, long nowMicros) {
         this.host = host;
         this.index = index;
         this.profile = profile;
-        this.lastMicros = nowMicros;
-        this.ambientCelsius = profile.ambientCelsius();
-        this.temperatureCelsius = targetTemperature();
-        this.energyMillijoules = profile.initialEnergyMillijoules();
+        this.notSupported = profile.notSupported();
+        this.physics = new SimulatedPhysics(profile, host.seed(), index, nowMicros);
     }
 
     public int index() {
@@ -88,7 +57,7 @@ public final class SimulatedDevice {
 
     // ---- processes ----
 
-    /** Starts a compute process: a CUDA context costing the profile's {@link GpuProfile#contextCostBytes()}. */
+    /** Starts a compute process: a CUDA context costing the profile's {@link GpuProfile.Memory#contextCostBytes()}. */
     public SimProcess startProcess(int pid, String name) {
         return startProcess(pid, name, ProcessKind.COMPUTE);
     }
@@ -111,15 +80,15 @@ public final class SimulatedDevice {
             throw new IllegalArgumentException("a process needs a kind");
         }
         synchronized (lock()) {
-            advance(host.nowMicros());
+            physics.advance(host.nowMicros());
             if (processes.containsKey(pid)) {
                 throw new IllegalStateException("pid " + pid + " already has a context on GPU " + index);
             }
             long free = freeBytesLocked();
-            if (profile.contextCostBytes() > free) {
-                throw new CudaOutOfMemoryException(index, pid, "creating a context", profile.contextCostBytes(), free);
+            if (profile.memory().contextCostBytes() > free) {
+                throw new CudaOutOfMemoryException(index, pid, "creating a context", profile.memory().contextCostBytes(), free);
             }
-            SimProcess p = new SimProcess(this, pid, name, kind, profile.contextCostBytes());
+            SimProcess p = new SimProcess(this, pid, name, kind, profile.memory().contextCostBytes());
             processes.put(pid, p);
             return p;
         }
@@ -177,7 +146,7 @@ public final class SimulatedDevice {
     void setLoad(SimProcess p, int sm, int enc, int dec) {
         synchronized (lock()) {
             requireRunning(p);
-            advance(host.nowMicros());
+            physics.advance(host.nowMicros());
             p.loadLocked(sm, enc, dec);
             recomputeLoads();
         }
@@ -188,7 +157,7 @@ public final class SimulatedDevice {
             if (!p.runningLocked()) {
                 return;
             }
-            advance(host.nowMicros());
+            physics.advance(host.nowMicros());
             p.stopLocked();
             processes.remove(p.pid());
             recomputeLoads();
@@ -210,9 +179,7 @@ public final class SimulatedDevice {
             enc += p.encoderLocked();
             dec += p.decoderLocked();
         }
-        smLoad = Math.min(100, sm);
-        encoderLoad = profile.hasNvenc() ? Math.min(100, enc) : 0;
-        decoderLoad = profile.hasNvdec() ? Math.min(100, dec) : 0;
+        physics.setLoad(sm, enc, dec);
     }
 
     // ---- environment and faults ----
@@ -220,8 +187,8 @@ public final class SimulatedDevice {
     /** Changes the air around the card (a hot closet); the temperature follows with the card's lag. */
     public void setAmbientCelsius(double celsius) {
         synchronized (lock()) {
-            advance(host.nowMicros());
-            ambientCelsius = celsius;
+            physics.advance(host.nowMicros());
+            physics.setAmbientCelsius(celsius);
         }
     }
 
@@ -246,42 +213,15 @@ public final class SimulatedDevice {
         lost = false;
     }
 
-    // ---- the physical model (callers hold the host's lock) ----
+    // ---- what sessions read ----
 
-    void advance(long nowMicros) {
-        long dtMicros = nowMicros - lastMicros;
-        if (dtMicros <= 0) {
-            return;
-        }
-        double dt = dtMicros / (double) MICROS_PER_SECOND;
-        double power = drawnPowerMilliwatts();
-        double target = targetTemperature();
-        double tau = profile.thermalTimeConstant().toNanos() / 1e9;
-        temperatureCelsius = target + (temperatureCelsius - target) * Math.exp(-dt / tau);
-        energyMillijoules += power * dt;
-        lastMicros = nowMicros;
+    boolean supports(SimCall call) {
+        return !notSupported.contains(call);
     }
 
-    private double activity() {
-        return Math.min(1.0, smLoad / 100.0 + 0.15 * encoderLoad / 100.0 + 0.10 * decoderLoad / 100.0);
-    }
-
-    private boolean busy() {
-        return smLoad > 0 || encoderLoad > 0 || decoderLoad > 0;
-    }
-
-    private double demandMilliwatts() {
-        double idle = profile.idlePowerMilliwatts();
-        double peak = profile.powerLimitMilliwatts() * profile.peakDemandRatio();
-        return idle + (peak - idle) * activity();
-    }
-
-    private double drawnPowerMilliwatts() {
-        return Math.min(demandMilliwatts(), profile.powerLimitMilliwatts());
-    }
-
-    private double targetTemperature() {
-        return ambientCelsius + profile.celsiusPerWatt() * drawnPowerMilliwatts() / 1000.0;
+    /** Callers hold the host's lock from here on. */
+    SimulatedPhysics physics() {
+        return physics;
     }
 
     private long usedBytesLocked() {
@@ -293,12 +233,12 @@ public final class SimulatedDevice {
     }
 
     private long freeBytesLocked() {
-        return profile.usableMemoryBytes() - usedBytesLocked();
+        return profile.memory().usableBytes() - usedBytesLocked();
     }
 
     MemoryInfo memoryLocked(boolean v2) {
-        long total = profile.memoryTotalBytes();
-        long reserved = profile.memoryReservedBytes();
+        long total = profile.memory().totalBytes();
+        long reserved = profile.memory().reservedBytes();
         long used = usedBytesLocked();
         long free = total - reserved - used;
         return v2 ? new MemoryInfo(total, used, free, OptionalLong.of(reserved))
@@ -306,126 +246,23 @@ public final class SimulatedDevice {
     }
 
     Bar1Memory bar1Locked() {
-        long total = profile.bar1TotalBytes();
-        long used = Math.min(total, profile.bar1BaseUsedBytes() + profile.bar1PerProcessBytes() * processes.size());
+        GpuProfile.Bar1 bar1 = profile.memory().bar1();
+        long total = bar1.totalBytes();
+        long used = Math.min(total, bar1.baseUsedBytes() + bar1.perProcessBytes() * processes.size());
         return new Bar1Memory(total, used, total - used);
     }
 
-    private int gpuPercent(long nowMicros) {
-        if (smLoad == 0) {
-            return 0;
-        }
-        return clamp((int) Math.round(smLoad + 2 * noise(NOISE_GPU, nowMicros)), 1, 100);
-    }
-
-    Utilization utilizationLocked(long nowMicros) {
-        int gpu = gpuPercent(nowMicros);
-        double base = gpu * profile.memoryUtilizationRatio() + 0.15 * encoderLoad + 0.15 * decoderLoad;
-        int mem = base == 0 ? 0 : clamp((int) Math.round(base + 1.5 * noise(NOISE_MEM, nowMicros)), 1, 100);
-        return new Utilization(gpu, mem);
-    }
-
-    int encoderPercentLocked(long nowMicros) {
-        return encoderLoad == 0 ? 0 : clamp((int) Math.round(encoderLoad + 2 * noise(NOISE_ENC, nowMicros)), 1, 100);
-    }
-
-    int decoderPercentLocked(long nowMicros) {
-        return decoderLoad == 0 ? 0 : clamp((int) Math.round(decoderLoad + 2 * noise(NOISE_DEC, nowMicros)), 1, 100);
-    }
-
-    /** One NVENC session per process with encoder load; fps falls and latency grows as the encoder fills. */
+    /** One NVENC session per process with encoder load. */
     EncoderStats encoderStatsLocked(long nowMicros) {
         int sessions = 0;
-        if (profile.hasNvenc()) {
+        if (profile.engines().nvenc()) {
             for (SimProcess p : processes.values()) {
                 if (p.encoderLocked() > 0) {
                     sessions++;
                 }
             }
         }
-        if (sessions == 0) {
-            return new EncoderStats(0, 0, 0);
-        }
-        int util = encoderPercentLocked(nowMicros);
-        int fps = clamp((int) Math.round(60 - 0.3 * util + 2 * noise(NOISE_FPS, nowMicros)), 1, 240);
-        int latency = Math.max(1, (int) Math.round(900 + 35.0 * util + 50 * noise(NOISE_LATENCY, nowMicros)));
-        return new EncoderStats(sessions, fps, latency);
-    }
-
-    int temperatureLocked() {
-        return (int) Math.round(temperatureCelsius);
-    }
-
-    int fanPercentLocked() {
-        double over = Math.max(0, temperatureCelsius - profile.fanRampStartCelsius());
-        return clamp((int) Math.round(profile.fanMinPercent() + over * profile.fanPercentPerCelsius()),
-                profile.fanMinPercent(), 100);
-    }
-
-    long powerLocked(long nowMicros) {
-        double p = drawnPowerMilliwatts() * (1 + 0.01 * noise(NOISE_POWER, nowMicros));
-        return Math.max(0, Math.min(profile.powerLimitMilliwatts(), Math.round(p)));
-    }
-
-    long energyLocked() {
-        return (long) Math.floor(energyMillijoules);
-    }
-
-    private double clockFactor() {
-        double f = 1.0;
-        double demand = demandMilliwatts();
-        if (demand > profile.powerLimitMilliwatts()) {
-            f = profile.powerLimitMilliwatts() / demand;
-        }
-        if (temperatureCelsius >= profile.slowdownCelsius()) {
-            f = Math.min(f, 0.5);
-        } else if (temperatureCelsius >= profile.slowdownCelsius() - 5) {
-            f = Math.min(f, 0.85);
-        }
-        return f;
-    }
-
-    int clockLocked(ClockType type) {
-        if (!busy()) {
-            return profile.idleClockMhz(type);
-        }
-        int max = profile.maxClockMhz(type);
-        if (type == ClockType.MEMORY) {
-            return max;
-        }
-        return Math.max(profile.idleClockMhz(type), (int) Math.round(max * clockFactor()));
-    }
-
-    int performanceStateLocked() {
-        return busy() ? 0 : profile.idlePerformanceState();
-    }
-
-    long clockEventReasonsLocked() {
-        long bits = 0;
-        if (!busy()) {
-            bits |= ClockEventReason.GPU_IDLE.mask();
-        } else if (demandMilliwatts() >= 0.98 * profile.powerLimitMilliwatts()) {
-            bits |= ClockEventReason.SW_POWER_CAP.mask();
-        }
-        if (temperatureCelsius >= profile.slowdownCelsius()) {
-            bits |= ClockEventReason.HW_THERMAL_SLOWDOWN.mask();
-        }
-        if (temperatureCelsius >= profile.slowdownCelsius() - 5) {
-            bits |= ClockEventReason.SW_THERMAL_SLOWDOWN.mask();
-        }
-        return bits;
-    }
-
-    int pcieThroughputLocked(PcieCounter counter, long nowMicros) {
-        boolean tx = counter == PcieCounter.TX;
-        double idle = tx ? profile.idlePcieTxKiBps() : profile.idlePcieRxKiBps();
-        double full = tx ? profile.busyPcieTxKiBps() : profile.busyPcieRxKiBps();
-        double v = (idle + (full - idle) * activity()) * (1 + 0.1 * noise(tx ? NOISE_PCIE_TX : NOISE_PCIE_RX, nowMicros));
-        return (int) Math.max(0, Math.round(v));
-    }
-
-    int pcieLinkGenerationLocked() {
-        return busy() ? profile.maxPcieLinkGeneration() : profile.idlePcieLinkGeneration();
+        return physics.encoderStats(sessions, nowMicros);
     }
 
     List<ProcessInfo> processInfosLocked(ProcessKind kind) {
@@ -443,7 +280,8 @@ public final class SimulatedDevice {
      * second call within the same period with the last timestamp gets nothing new).
      */
     List<ProcessUtilizationSample> processUtilizationLocked(long sinceMicros, long nowMicros) {
-        long period = profile.samplePeriodMicros();
+        GpuProfile.Engines engines = profile.engines();
+        long period = engines.samplePeriodMicros();
         long stamp = Math.floorDiv(nowMicros, period) * period;
         if (stamp <= sinceMicros || processes.isEmpty()) {
             return List.of();
@@ -451,29 +289,12 @@ public final class SimulatedDevice {
         List<ProcessUtilizationSample> out = new ArrayList<>(processes.size());
         for (SimProcess p : processes.values()) {
             int sm = p.smLocked();
-            int mem = clamp((int) Math.round(sm * profile.memoryUtilizationRatio()), 0, 100);
-            int enc = profile.hasNvenc() ? p.encoderLocked() : 0;
-            int dec = profile.hasNvdec() ? p.decoderLocked() : 0;
+            int mem = SimulatedPhysics.clamp((int) Math.round(sm * engines.memoryUtilizationRatio()), 0, 100);
+            int enc = engines.nvenc() ? p.encoderLocked() : 0;
+            int dec = engines.nvdec() ? p.decoderLocked() : 0;
             out.add(new ProcessUtilizationSample(p.pid(), stamp, sm, mem, enc, dec));
         }
         return List.copyOf(out);
-    }
-
-    /** Noise in [-1, 1): a pure function of the seed, this device, the quantity and the sample period. */
-    private double noise(int channel, long nowMicros) {
-        long period = Math.floorDiv(nowMicros, profile.samplePeriodMicros());
-        long z = host.seed()
-                ^ (index + 1L) * 0x9E3779B97F4A7C15L
-                ^ channel * 0xC2B2AE3D27D4EB4FL
-                ^ period * 0x165667B19E3779F9L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z = z ^ (z >>> 31);
-        return (z >>> 11) * 0x1.0p-53 * 2 - 1;
-    }
-
-    private static int clamp(int v, int lo, int hi) {
-        return Math.max(lo, Math.min(hi, v));
     }
 
     @Override

@@ -55,25 +55,24 @@ public final class SimulatedGpuHost implements NvmlOpener {
         List<SimulatedDevice> list = new ArrayList<>();
         for (int i = 0; i < profiles.size(); i++) {
             GpuProfile p = Objects.requireNonNull(profiles.get(i), "profile " + i);
-            if (!uuids.add(p.uuid())) {
-                throw new IllegalArgumentException("two simulated GPUs share the UUID " + p.uuid()
+            if (!uuids.add(p.identity().uuid())) {
+                throw new IllegalArgumentException("two simulated GPUs share the UUID " + p.identity().uuid()
                         + "; give the second one its own with GpuProfile.withIdentity");
             }
-            if (!busIds.add(p.pciBusId())) {
-                throw new IllegalArgumentException("two simulated GPUs share the PCI bus id " + p.pciBusId()
+            if (!busIds.add(p.identity().pciBusId())) {
+                throw new IllegalArgumentException("two simulated GPUs share the PCI bus id " + p.identity().pciBusId()
                         + "; give the second one its own with GpuProfile.withIdentity");
             }
-            if (!p.driverVersion().equals(first.driverVersion()) || !p.nvmlVersion().equals(first.nvmlVersion())
-                    || p.cudaDriverVersion() != first.cudaDriverVersion()) {
-                throw new IllegalArgumentException("one host has one driver: " + p.name() + " names driver "
-                        + p.driverVersion() + " but " + first.name() + " names " + first.driverVersion());
+            if (!p.driver().equals(first.driver())) {
+                throw new IllegalArgumentException("one host has one driver: " + p.identity().name() + " names driver "
+                        + p.driver().version() + " but " + first.identity().name() + " names " + first.driver().version());
             }
             list.add(new SimulatedDevice(this, i, p, now));
         }
         this.devices = List.copyOf(list);
-        this.driverVersion = first.driverVersion();
-        this.nvmlVersion = first.nvmlVersion();
-        this.cudaDriverVersion = first.cudaDriverVersion();
+        this.driverVersion = first.driver().version();
+        this.nvmlVersion = first.driver().nvmlVersion();
+        this.cudaDriverVersion = first.driver().cudaVersion();
     }
 
     /** A host with these GPUs at indexes 0, 1, ... */
@@ -263,7 +262,7 @@ public final class SimulatedGpuHost implements NvmlOpener {
                 return false;
             }
         }
-        return device.profile().supports(call);
+        return device.supports(call);
     }
 
     void sessionClosed() {

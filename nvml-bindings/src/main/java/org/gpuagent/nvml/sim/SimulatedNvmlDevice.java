@@ -8,6 +8,7 @@ import org.gpuagent.nvml.Bar1Memory;
 import org.gpuagent.nvml.Brand;
 import org.gpuagent.nvml.ClockType;
 import org.gpuagent.nvml.ComputeCapability;
+import org.gpuagent.nvml.DeviceIdentity;
 import org.gpuagent.nvml.EncoderStats;
 import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
@@ -32,30 +33,24 @@ final class SimulatedNvmlDevice implements NvmlDevice {
     private final SimulatedNvml session;
     private final SimulatedDevice hw;
     private final SimulatedGpuHost host;
-    private final String uuid;
-    private final String name;
-    private final Brand brand;
-    private final String pciBusId;
-    private final Optional<String> serial;
-    private final Optional<String> vbiosVersion;
-    private final Optional<ComputeCapability> computeCapability;
+    private final DeviceIdentity identity;
 
     SimulatedNvmlDevice(SimulatedNvml session, SimulatedDevice hw) {
         this.session = session;
         this.hw = hw;
         this.host = session.host();
-        GpuProfile p = hw.profile();
+        DeviceIdentity card = hw.profile().identity();
         requireIdentity(SimCall.HANDLE_BY_INDEX);
         requireIdentity(SimCall.UUID);
-        this.uuid = p.uuid();
         requireIdentity(SimCall.NAME);
-        this.name = p.name();
-        this.brand = enter(SimCall.BRAND) ? p.brand() : Brand.UNKNOWN;
+        Brand brand = enter(SimCall.BRAND) ? card.brand() : Brand.UNKNOWN;
         requireIdentity(SimCall.PCI_INFO);
-        this.pciBusId = p.pciBusId();
-        this.serial = enter(SimCall.SERIAL) ? p.serial() : Optional.empty();
-        this.vbiosVersion = enter(SimCall.VBIOS_VERSION) ? p.vbiosVersion() : Optional.empty();
-        this.computeCapability = enter(SimCall.COMPUTE_CAPABILITY) ? p.computeCapability() : Optional.empty();
+        Optional<String> serial = enter(SimCall.SERIAL) ? card.serial() : Optional.empty();
+        Optional<String> vbiosVersion = enter(SimCall.VBIOS_VERSION) ? card.vbiosVersion() : Optional.empty();
+        Optional<ComputeCapability> computeCapability = enter(SimCall.COMPUTE_CAPABILITY)
+                ? card.computeCapability() : Optional.empty();
+        this.identity = new DeviceIdentity(card.uuid(), card.name(), brand, card.pciBusId(), serial, vbiosVersion,
+                computeCapability);
     }
 
     SimulatedNvml session() {
@@ -97,51 +92,21 @@ final class SimulatedNvmlDevice implements NvmlDevice {
     }
 
     @Override
-    public String uuid() {
-        return uuid;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public Brand brand() {
-        return brand;
-    }
-
-    @Override
-    public String pciBusId() {
-        return pciBusId;
-    }
-
-    @Override
-    public Optional<String> serial() {
-        return serial;
-    }
-
-    @Override
-    public Optional<String> vbiosVersion() {
-        return vbiosVersion;
-    }
-
-    @Override
-    public Optional<ComputeCapability> computeCapability() {
-        return computeCapability;
+    public DeviceIdentity identity() {
+        return identity;
     }
 
     // ---- memory ----
 
     @Override
     public MemoryInfo memory() {
-        boolean v2 = hw.profile().reportsReservedMemory() && enter(SimCall.MEMORY_INFO_V2);
+        boolean v2 = hw.profile().memory().reservedReported() && enter(SimCall.MEMORY_INFO_V2);
         if (!v2 && !enter(SimCall.MEMORY_INFO)) {
             throw new NvmlException(SimCall.MEMORY_INFO.cName(), NvmlReturn.NOT_SUPPORTED, "no memory query answered");
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
+            hw.physics().advance(now);
             return hw.memoryLocked(v2);
         }
     }
@@ -165,8 +130,8 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return Optional.of(hw.utilizationLocked(now));
+            hw.physics().advance(now);
+            return Optional.of(hw.physics().utilization(now));
         }
     }
 
@@ -177,8 +142,9 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return Optional.of(new EngineUtilization(hw.encoderPercentLocked(now), hw.profile().samplePeriodMicros()));
+            hw.physics().advance(now);
+            return Optional.of(new EngineUtilization(hw.physics().encoderPercent(now),
+                    hw.profile().engines().samplePeriodMicros()));
         }
     }
 
@@ -189,8 +155,9 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return Optional.of(new EngineUtilization(hw.decoderPercentLocked(now), hw.profile().samplePeriodMicros()));
+            hw.physics().advance(now);
+            return Optional.of(new EngineUtilization(hw.physics().decoderPercent(now),
+                    hw.profile().engines().samplePeriodMicros()));
         }
     }
 
@@ -201,7 +168,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
+            hw.physics().advance(now);
             return Optional.of(hw.encoderStatsLocked(now));
         }
     }
@@ -215,8 +182,8 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return OptionalInt.of(hw.temperatureLocked());
+            hw.physics().advance(now);
+            return OptionalInt.of(hw.physics().temperature());
         }
     }
 
@@ -225,24 +192,19 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.TEMPERATURE_THRESHOLD)) {
             return OptionalInt.empty();
         }
-        GpuProfile p = hw.profile();
-        return switch (threshold) {
-            case SLOWDOWN -> OptionalInt.of(p.slowdownCelsius());
-            case SHUTDOWN -> OptionalInt.of(p.shutdownCelsius());
-            case MEM_MAX -> p.memMaxCelsius();
-            case GPU_MAX -> p.gpuMaxCelsius();
-        };
+        return hw.profile().thermal().thresholdCelsius(threshold);
     }
 
     @Override
     public OptionalInt fanSpeedPercent() {
-        if (!enter(SimCall.FAN_SPEED)) {
+        Optional<GpuProfile.Fan> fan = hw.profile().fan();
+        if (!enter(SimCall.FAN_SPEED) || fan.isEmpty()) {
             return OptionalInt.empty();
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return OptionalInt.of(hw.fanPercentLocked());
+            hw.physics().advance(now);
+            return OptionalInt.of(hw.physics().fanPercent(fan.get()));
         }
     }
 
@@ -253,8 +215,8 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return OptionalLong.of(hw.powerLocked(now));
+            hw.physics().advance(now);
+            return OptionalLong.of(hw.physics().power(now));
         }
     }
 
@@ -263,7 +225,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.ENFORCED_POWER_LIMIT)) {
             return OptionalLong.empty();
         }
-        return OptionalLong.of(hw.profile().powerLimitMilliwatts());
+        return OptionalLong.of(hw.profile().power().limitMilliwatts());
     }
 
     @Override
@@ -271,8 +233,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.POWER_LIMIT_CONSTRAINTS)) {
             return Optional.empty();
         }
-        return Optional.of(new PowerLimitConstraints(hw.profile().minPowerLimitMilliwatts(),
-                hw.profile().maxPowerLimitMilliwatts()));
+        return Optional.of(hw.profile().power().limitRange());
     }
 
     @Override
@@ -280,7 +241,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.DEFAULT_POWER_LIMIT)) {
             return OptionalLong.empty();
         }
-        return OptionalLong.of(hw.profile().defaultPowerLimitMilliwatts());
+        return OptionalLong.of(hw.profile().power().defaultLimitMilliwatts());
     }
 
     @Override
@@ -290,8 +251,8 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return OptionalLong.of(hw.energyLocked());
+            hw.physics().advance(now);
+            return OptionalLong.of(hw.physics().energy());
         }
     }
 
@@ -304,8 +265,8 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return OptionalInt.of(hw.clockLocked(type));
+            hw.physics().advance(now);
+            return OptionalInt.of(hw.physics().clock(type));
         }
     }
 
@@ -314,7 +275,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.MAX_CLOCK)) {
             return OptionalInt.empty();
         }
-        return OptionalInt.of(hw.profile().maxClockMhz(type));
+        return OptionalInt.of(hw.profile().clocks().max(type));
     }
 
     @Override
@@ -323,7 +284,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
             return OptionalInt.empty();
         }
         synchronized (host.lock()) {
-            return OptionalInt.of(hw.performanceStateLocked());
+            return OptionalInt.of(hw.physics().performanceState());
         }
     }
 
@@ -334,8 +295,8 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            hw.advance(now);
-            return OptionalLong.of(hw.clockEventReasonsLocked());
+            hw.physics().advance(now);
+            return OptionalLong.of(hw.physics().clockEventReasons());
         }
     }
 
@@ -348,7 +309,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         }
         long now = host.nowMicros();
         synchronized (host.lock()) {
-            return OptionalInt.of(hw.pcieThroughputLocked(counter, now));
+            return OptionalInt.of(hw.physics().pcieThroughput(counter, now));
         }
     }
 
@@ -358,7 +319,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
             return OptionalInt.empty();
         }
         synchronized (host.lock()) {
-            return OptionalInt.of(hw.pcieLinkGenerationLocked());
+            return OptionalInt.of(hw.physics().pcieLinkGeneration());
         }
     }
 
@@ -367,7 +328,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.PCIE_LINK_WIDTH)) {
             return OptionalInt.empty();
         }
-        return OptionalInt.of(hw.profile().maxPcieLinkWidth());
+        return OptionalInt.of(hw.profile().pcie().maxWidth());
     }
 
     @Override
@@ -375,7 +336,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.MAX_PCIE_LINK_GENERATION)) {
             return OptionalInt.empty();
         }
-        return OptionalInt.of(hw.profile().maxPcieLinkGeneration());
+        return OptionalInt.of(hw.profile().pcie().maxGeneration());
     }
 
     @Override
@@ -383,7 +344,7 @@ final class SimulatedNvmlDevice implements NvmlDevice {
         if (!enter(SimCall.MAX_PCIE_LINK_WIDTH)) {
             return OptionalInt.empty();
         }
-        return OptionalInt.of(hw.profile().maxPcieLinkWidth());
+        return OptionalInt.of(hw.profile().pcie().maxWidth());
     }
 
     // ---- processes ----
@@ -421,6 +382,6 @@ final class SimulatedNvmlDevice implements NvmlDevice {
 
     @Override
     public String toString() {
-        return "NvmlDevice[sim " + hw.index() + ": " + name + " " + uuid + "]";
+        return "NvmlDevice[sim " + hw.index() + ": " + identity.name() + " " + identity.uuid() + "]";
     }
 }

@@ -87,8 +87,8 @@ class R470MissingSymbolTest {
     void everythingElseWorks() {
         NvmlDevice d = nvml.device(0);
         assertEquals("Quadro P1000", d.name());
-        assertEquals("00000000:01:00.0", d.pciBusId());
-        assertEquals(Optional.of("0422318031645"), d.serial());
+        assertEquals("00000000:01:00.0", d.identity().pciBusId());
+        assertEquals(Optional.of("0422318031645"), d.identity().serial());
         assertEquals(OptionalInt.of(41), d.temperatureCelsius());
         assertEquals(OptionalInt.of(34), d.fanSpeedPercent());
         assertEquals(OptionalLong.of(18_250), d.powerUsageMilliwatts());

@@ -49,7 +49,7 @@ class V1FallbackTest {
         assertEquals("nvmlDeviceGetComputeRunningProcesses", f.get("compute_processes"));
         assertEquals("nvmlEventSetWait", f.get("event_set_wait"));
         assertEquals(OptionalInt.of(13000), nvml.cudaDriverVersion());
-        assertEquals("00000000:01:00.0", nvml.device(0).pciBusId());
+        assertEquals("00000000:01:00.0", nvml.device(0).identity().pciBusId());
     }
 
     @Test

@@ -27,6 +27,7 @@ class SamplerFaultTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
 
     private final ManualTime time = new ManualTime();
+    private final ManualSleeper sleeper = new ManualSleeper(time);
     private final SimulatedGpuHost host = SimulatedGpuHost.create(5, time, GpuProfile.QUADRO_P1000);
     private final ExecutorService pool = Executors.newSingleThreadExecutor();
     private Sampler sampler;
@@ -41,22 +42,30 @@ class SamplerFaultTest {
         pool.shutdownNow();
     }
 
+    /** Lets both threads go round once with no time passing: the sampling thread collects again. */
+    private void nextRound() throws InterruptedException {
+        sleeper.awaitSleepers(2, WAIT);
+        sleeper.wakeAll();
+    }
+
     @Test
     void aBlockedCallMakesTheSnapshotStaleWhileTheLastOneStaysReadableThenRecovers() throws Exception {
         SamplerConfig config = SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(10))
                 .withWatchdogTimeout(Duration.ofMillis(200));
-        sampler = new Sampler(host, config, time, time.ticker());
+        sampler = new Sampler(host, config, time, time.ticker(), sleeper);
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
         waiter.await(0, GpuSnapshot::isOk, WAIT);
 
         BlockedCall blocked = host.blockCall("nvmlDeviceGetTemperature");
+        nextRound();
         assertTrue(blocked.awaitBlocked(WAIT), "the sampler should reach the blocked call");
         GpuSnapshot lastGood = sampler.latest();
         assertEquals(GpuSnapshot.Status.OK, lastGood.status());
 
-        time.advanceSeconds(1);
+        sleeper.awaitSleepers(1, WAIT); // the watchdog; the sampling thread is in the blocked call
+        sleeper.advance(Duration.ofSeconds(1));
         GpuSnapshot stale = waiter.await(lastGood.sequence(), s -> s.status() == GpuSnapshot.Status.STALE, WAIT);
         assertSame(stale, sampler.latest());
         assertEquals(lastGood.collectedAt(), stale.collectedAt(), "the data is the last good one");
@@ -81,12 +90,14 @@ class SamplerFaultTest {
 
     @Test
     void closingWhileACallIsBlockedStopsTheSamplerAndClosesTheSession() throws Exception {
-        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(10)), time, time.ticker());
+        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(10)), time, time.ticker(),
+                sleeper);
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
         waiter.await(0, GpuSnapshot::isOk, WAIT);
         BlockedCall blocked = host.blockCall("nvmlDeviceGetFanSpeed");
+        nextRound();
         assertTrue(blocked.awaitBlocked(WAIT));
         long sequence = sampler.latest().sequence();
         sampler.close();
@@ -210,15 +221,22 @@ class SamplerFaultTest {
     void theSamplingThreadRecoversFromALostGpuOnItsOwn() throws Exception {
         SamplerConfig config = SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5))
                 .withBackoff(Duration.ofMillis(1), Duration.ofMillis(2));
-        sampler = new Sampler(host, config, time, () -> System.nanoTime());
+        sampler = new Sampler(host, config, time, time.ticker(), sleeper);
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
         GpuSnapshot ok = waiter.await(0, GpuSnapshot::isOk, WAIT);
         host.loseGpus();
+        sleeper.awaitSleepers(2, WAIT);
+        sleeper.advance(Duration.ofMillis(5));
         GpuSnapshot lost = waiter.await(ok.sequence(), s -> s.status() == GpuSnapshot.Status.LOST, WAIT);
         host.recover();
+        sleeper.awaitSleepers(2, WAIT);
+        sleeper.advance(Duration.ofMillis(1));
         waiter.await(lost.sequence(), GpuSnapshot::isOk, WAIT);
         assertEquals(1, host.openSessions(), "the lost session was closed, a new one opened");
+        assertEquals(List.of(Duration.ofMillis(5), Duration.ofMillis(1)), sleeper.asked().stream()
+                        .filter(d -> d.compareTo(Duration.ofMillis(5)) <= 0).limit(2).toList(),
+                "a round after the interval, the re-open after the shortest backoff");
     }
 }

@@ -44,7 +44,8 @@ class SamplerOverFakeLibraryTest {
     void aCallBlockedInTheLibraryMakesTheSnapshotStaleAndTheLastOneStaysReadable() throws Exception {
         SamplerConfig config = SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(10))
                 .withWatchdogTimeout(Duration.ofMillis(200));
-        sampler = new Sampler(fake.opener(), config, time, time.ticker());
+        ManualSleeper sleeper = new ManualSleeper(time);
+        sampler = new Sampler(fake.opener(), config, time, time.ticker(), sleeper);
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
@@ -52,10 +53,13 @@ class SamplerOverFakeLibraryTest {
         assertEquals("nvml", first.backend().orElseThrow());
 
         fake.blockUntilReleased("nvmlDeviceGetTemperature");
+        sleeper.awaitSleepers(2, WAIT);
+        sleeper.wakeAll(); // another round, no time passing: the sampling thread collects into the blocked call
         assertTrue(fake.awaitBlocked("nvmlDeviceGetTemperature", WAIT), "the sampler should reach the blocked call");
         GpuSnapshot lastGood = sampler.latest();
 
-        time.advanceSeconds(1);
+        sleeper.awaitSleepers(1, WAIT); // the watchdog
+        sleeper.advance(Duration.ofSeconds(1));
         GpuSnapshot stale = waiter.await(lastGood.sequence(), s -> s.status() == GpuSnapshot.Status.STALE, WAIT);
         assertSame(lastGood.devices(), stale.devices(), "the data is the last good one");
         assertEquals(4096L << 20, stale.devices().get(0).memory().orElseThrow().totalBytes(), "and still readable");

@@ -75,7 +75,8 @@ class SamplerTest {
         try (Nvml nvml = host.open()) {
             NvmlDevice d = nvml.device(0);
             DeviceSnapshot ds = s.devices().get(0);
-            assertEquals(DeviceIdentity.of(d), ds.identity());
+            assertEquals(d.index(), ds.index());
+            assertEquals(d.identity(), ds.identity());
             assertEquals(Optional.of(d.memory()), ds.memory());
             assertEquals(d.bar1Memory(), ds.bar1Memory());
             assertEquals(d.utilization(), ds.utilization());
@@ -108,6 +109,8 @@ class SamplerTest {
             assertEquals(d.powerLimitConstraints().map(r -> r.maxMilliwatts()).map(OptionalLong::of)
                     .orElse(OptionalLong.empty()), ds.powerLimits().maxMilliwatts());
             assertEquals(d.defaultPowerLimitMilliwatts(), ds.powerLimits().defaultMilliwatts());
+            assertSame(GpuProfile.QUADRO_P1000.power().limitRange(), ds.powerLimits().range().orElseThrow(),
+                    "the range as the device answered it, not copied into values (the answer would be garbage)");
             assertTrue(ds.powerLimits().defaultMilliwatts().isPresent(), "a P1000 reports its default limit");
             assertEquals(Optional.of(d.computeProcesses()), ds.computeProcesses());
             assertEquals(Optional.of(d.graphicsProcesses()), ds.graphicsProcesses());
@@ -153,7 +156,7 @@ class SamplerTest {
             assertSame(slow1, s.devices().get(0).slow(), "carried forward, not re-read");
             assertEquals(s1.collectedAt(), s.devices().get(0).slowFieldsReadAt());
             assertEquals(List.of(100), pids(s), "the process list is as of the slow read");
-            assertEquals(2 * GpuProfile.QUADRO_P1000.contextCostBytes() + 64 * MIB,
+            assertEquals(2 * GpuProfile.QUADRO_P1000.memory().contextCostBytes() + 64 * MIB,
                     s.devices().get(0).memory().orElseThrow().usedBytes(), "cheap fields are fresh");
         }
         assertTrue(s3.collectedAt().isAfter(s2.collectedAt()));
@@ -209,6 +212,21 @@ class SamplerTest {
     }
 
     @Test
+    void aQuietCollectHandsOnTheSameFaultsAndAFailureMakesNewOnes() {
+        GpuSnapshot first = sampler.collectOnce();
+        GpuSnapshot quiet = sampler.collectOnce();
+        assertSame(first.faults(), quiet.faults(), "nothing failed: nothing new to allocate");
+        host.failCall("nvmlDeviceGetTemperature", NvmlReturn.UNKNOWN, 1);
+        GpuSnapshot failed = sampler.collectOnce();
+        assertNotSame(quiet.faults(), failed.faults());
+        GpuSnapshot after = sampler.collectOnce();
+        assertNotSame(failed.faults(), after.faults(), "the failure was this collect's only");
+        assertEquals(List.of(), after.errors());
+        assertSame(failed.errorTotals(), after.errorTotals(), "the totals did not change");
+        assertSame(after.faults(), sampler.collectOnce().faults());
+    }
+
+    @Test
     void xidEventsAreCountedPerGpuAndNumberAndTheLastFewKept() {
         sampler = new Sampler(host, SamplerConfig.DEFAULTS.withRecentXidLimit(2), time, time.ticker());
         sampler.collectOnce();
@@ -217,7 +235,7 @@ class SamplerTest {
         time.advanceSeconds(1);
         host.device(0).raiseXid(31);
         GpuSnapshot s = sampler.collectOnce();
-        String uuid = GpuProfile.QUADRO_P1000.uuid();
+        String uuid = GpuProfile.QUADRO_P1000.identity().uuid();
         Instant first = time.instant();
         assertEquals(List.of(new XidCount(0, uuid, 13, 2, first), new XidCount(0, uuid, 31, 1, first)),
                 s.xidCounts());
@@ -245,20 +263,27 @@ class SamplerTest {
         assertEquals(1, sampler.listenerFailures());
 
         sampler.close();
-        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker());
+        ManualSleeper sleeper = new ManualSleeper(time);
+        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker(),
+                sleeper);
         sampler.addListener(x -> {
             throw new AssertionError("listener bug");
         });
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
+        for (int round = 0; round < 2; round++) {
+            sleeper.awaitSleepers(2, WAIT);
+            sleeper.advance(Duration.ofMillis(5));
+        }
         waiter.await(2, GpuSnapshot::isOk, WAIT);
         assertTrue(sampler.listenerFailures() >= 3);
     }
 
     @Test
     void closeIsIdempotentStopsTheThreadsAndClosesTheSession() throws Exception {
-        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker());
+        sampler = new Sampler(host, SamplerConfig.DEFAULTS.withInterval(Duration.ofMillis(5)), time, time.ticker(),
+                new ManualSleeper(time));
         SnapshotWaiter waiter = new SnapshotWaiter();
         sampler.addListener(waiter);
         sampler.start();
@@ -300,7 +325,7 @@ class SamplerTest {
         time.advanceSeconds(3);
         assertEquals(Duration.ofSeconds(3), s.age(time.instant()));
         assertEquals(Duration.ZERO, s.age(Instant.EPOCH), "never negative");
-        assertEquals(Optional.of(s.devices().get(0)), s.deviceByUuid(GpuProfile.QUADRO_P1000.uuid()));
+        assertEquals(Optional.of(s.devices().get(0)), s.deviceByUuid(GpuProfile.QUADRO_P1000.identity().uuid()));
         assertEquals(Optional.empty(), s.device(1));
     }
 

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.gpuagent.nvml.Bar1Memory;
 import org.gpuagent.nvml.Brand;
 import org.gpuagent.nvml.ClockEventReason;
@@ -18,6 +20,7 @@ import org.gpuagent.nvml.EngineUtilization;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlDevice;
+import org.gpuagent.nvml.PcieCounter;
 import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.Utilization;
@@ -39,11 +42,11 @@ class GpuProfileTest {
             NvmlDevice d = nvml.device(0);
             assertEquals("NVIDIA H200", d.name());
             assertEquals("GPU-18cb343f-5c18-c7cf-5ca0-1d49553d8855", d.uuid());
-            assertEquals(Brand.NVIDIA, d.brand());
-            assertEquals("00000000:00:06.0", d.pciBusId());
-            assertEquals(Optional.of("1654124044076"), d.serial());
-            assertEquals(Optional.of("96.00.A5.00.1A"), d.vbiosVersion());
-            assertEquals(Optional.of(new ComputeCapability(9, 0)), d.computeCapability());
+            assertEquals(Brand.NVIDIA, d.identity().brand());
+            assertEquals("00000000:00:06.0", d.identity().pciBusId());
+            assertEquals(Optional.of("1654124044076"), d.identity().serial());
+            assertEquals(Optional.of("96.00.A5.00.1A"), d.identity().vbiosVersion());
+            assertEquals(Optional.of(new ComputeCapability(9, 0)), d.identity().computeCapability());
 
             assertEquals(new MemoryInfo(143_771 * MIB, 0, (143_771 - 616) * MIB, OptionalLong.of(616 * MIB)), d.memory());
             assertEquals(Optional.of(new Bar1Memory(262_144 * MIB, 1_703_936, 262_144 * MIB - 1_703_936)), d.bar1Memory());
@@ -99,10 +102,12 @@ class GpuProfileTest {
     @Test
     void p1000IsAPascalCardWithVideoEnginesAndNoEnergyCounter() {
         GpuProfile p = GpuProfile.QUADRO_P1000;
-        assertTrue(p.hasNvenc() && p.hasNvdec());
-        assertTrue(!p.hasEnergyCounter() && p.hasFan());
-        assertTrue(p.unsupportedCalls().contains("nvmlDeviceGetTotalEnergyConsumption"), p.unsupportedCalls().toString());
-        assertTrue(p.contextCostBytes() >= 100 * MIB && p.contextCostBytes() <= 300 * MIB);
+        assertTrue(p.engines().nvenc() && p.engines().nvdec());
+        assertTrue(p.power().energyAtStartMillijoules().isEmpty() && p.fan().isPresent());
+        assertTrue(p.allUnsupportedCalls().contains("nvmlDeviceGetTotalEnergyConsumption"),
+                p.allUnsupportedCalls().toString());
+        long context = p.memory().contextCostBytes();
+        assertTrue(context >= 100 * MIB && context <= 300 * MIB);
         SimulatedGpuHost host = SimulatedGpuHost.create(1, time, p);
         try (Nvml nvml = host.open()) {
             NvmlDevice d = nvml.device(0);
@@ -116,31 +121,70 @@ class GpuProfileTest {
 
     @Test
     void aDriverWithoutMemoryInfoV2CountsReservedAsUsed() {
-        GpuProfile old = GpuProfile.QUADRO_P1000.toBuilder().reportsReservedMemory(false).build();
+        GpuProfile p1000 = GpuProfile.QUADRO_P1000;
+        GpuProfile old = p1000.withMemory(p1000.memory().withReservedReported(false));
         SimulatedGpuHost host = SimulatedGpuHost.create(1, time, old);
         try (Nvml nvml = host.open()) {
             MemoryInfo m = nvml.device(0).memory();
             assertEquals(OptionalLong.empty(), m.reservedBytes());
-            assertEquals(old.memoryReservedBytes(), m.usedBytes());
-            assertEquals(old.memoryTotalBytes(), m.usedBytes() + m.freeBytes());
+            assertEquals(old.memory().reservedBytes(), m.usedBytes());
+            assertEquals(old.memory().totalBytes(), m.usedBytes() + m.freeBytes());
         }
     }
 
     @Test
     void implausibleProfilesAreRefusedWithTheReason() {
+        GpuProfile p1000 = GpuProfile.QUADRO_P1000;
+        GpuProfile.Power power = p1000.power();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> GpuProfile.QUADRO_P1000.toBuilder().power(50_000, 47_000, 1.05).build());
+                () -> p1000.withPower(new GpuProfile.Power(50_000, 47_000, 1.05, power.limitRange(),
+                        power.defaultLimitMilliwatts(), power.energyAtStartMillijoules())));
         assertTrue(e.getMessage().contains("must be below the limit"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> GpuProfile.QUADRO_P1000.toBuilder().powerLimitRange(40_000, 47_000, 50_000).build());
+                () -> p1000.withPower(new GpuProfile.Power(power.idleMilliwatts(), power.limitMilliwatts(),
+                        power.peakDemandRatio(), new PowerLimitConstraints(40_000, 47_000), 50_000,
+                        power.energyAtStartMillijoules())));
         assertTrue(e.getMessage().contains("power limit range"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> GpuProfile.QUADRO_P1000.toBuilder().unsupportedCall("nvmlDeviceGetWhatever").build());
+                () -> p1000.withUnsupportedCalls(Set.of("nvmlDeviceGetWhatever")));
         assertTrue(e.getMessage().contains("nvmlDeviceGetWhatever") && e.getMessage().contains("nvmlDeviceGetTemperature"),
                 e.getMessage());
         NullPointerException npe = assertThrows(NullPointerException.class,
-                () -> GpuProfile.builder().name("x").build());
+                () -> p1000.withIdentity(null, "00000000:02:00.0"));
         assertTrue(npe.getMessage().contains("uuid"), npe.getMessage());
+    }
+
+    @Test
+    void eachSmallRecordRefusesItsOwnImplausibleValues() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Clocks(Map.of(ClockType.GRAPHICS, 2000, ClockType.SM, 139, ClockType.MEMORY, 405,
+                        ClockType.VIDEO, 544), GpuProfile.QUADRO_P1000.clocks().maxMhz(), 8));
+        assertTrue(e.getMessage().contains("GRAPHICS idle clock above its maximum"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Clocks(Map.of(ClockType.GRAPHICS, 139), Map.of(), 8));
+        assertTrue(e.getMessage().contains("idle SM clock"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Pcie(3, 16, 4, new GpuProfile.Traffic(0, 0), new GpuProfile.Traffic(0, 0)));
+        assertTrue(e.getMessage().contains("implausible PCIe link: gen 4/3"), e.getMessage());
+        GpuProfile.Memory m = GpuProfile.QUADRO_P1000.memory();
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new GpuProfile.Memory(m.totalBytes(), m.reservedBytes(), true, m.totalBytes(), m.bar1()));
+        assertTrue(e.getMessage().contains("contextCostBytes must fit"), e.getMessage());
+    }
+
+    @Test
+    void unsupportedCallsAreStoredByTheirExactNamesAndReadAsAbsent() {
+        GpuProfile p = GpuProfile.QUADRO_P1000.withUnsupportedCalls(Set.of("nvmlDeviceGetComputeRunningProcesses",
+                "nvmlDeviceGetPcieThroughput"));
+        assertEquals(Set.of("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetPcieThroughput"),
+                p.unsupportedCalls());
+        assertEquals(Set.of("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetPcieThroughput",
+                "nvmlDeviceGetTotalEnergyConsumption"), p.allUnsupportedCalls(), "and what the records imply");
+        assertTrue(GpuProfile.H200.allUnsupportedCalls().contains("nvmlDeviceGetFanSpeed"), "no fan");
+        try (Nvml nvml = SimulatedGpuHost.create(1, time, p).open()) {
+            assertEquals(OptionalInt.empty(), nvml.device(0).pcieThroughputKiBps(PcieCounter.TX));
+            assertEquals(List.of(), nvml.device(0).computeProcesses());
+        }
     }
 
     @Test
@@ -155,7 +199,7 @@ class GpuProfileTest {
                 GpuProfile.QUADRO_P1000.withIdentity("GPU-00000000-0000-4000-8000-000000000002", "00000000:02:00.0"));
         try (Nvml nvml = two.open()) {
             assertEquals(2, nvml.deviceCount());
-            assertEquals("00000000:02:00.0", nvml.device(1).pciBusId());
+            assertEquals("00000000:02:00.0", nvml.device(1).identity().pciBusId());
         }
     }
 }

@@ -32,7 +32,7 @@ class SimulatedGpuHostTest {
     private final ManualTime time = new ManualTime();
     private final SimulatedGpuHost host = SimulatedGpuHost.create(11, time, GpuProfile.QUADRO_P1000);
     private final SimulatedDevice gpu = host.device(0);
-    private final long context = GpuProfile.QUADRO_P1000.contextCostBytes();
+    private final long context = GpuProfile.QUADRO_P1000.memory().contextCostBytes();
     private Nvml nvml = host.open();
     private NvmlDevice dev = nvml.device(0);
 
@@ -149,16 +149,16 @@ class SimulatedGpuHostTest {
     void powerStaysBetweenIdleAndTheLimitAndFullLoadHitsThePowerCap() {
         GpuProfile p = GpuProfile.QUADRO_P1000;
         long idle = dev.powerUsageMilliwatts().orElseThrow();
-        assertTrue(Math.abs(idle - p.idlePowerMilliwatts()) <= p.idlePowerMilliwatts() / 50, "idle " + idle);
+        assertTrue(Math.abs(idle - p.power().idleMilliwatts()) <= p.power().idleMilliwatts() / 50, "idle " + idle);
         SimProcess a = gpu.startProcess(1, "a").setLoad(50, 0, 0);
         long half = dev.powerUsageMilliwatts().orElseThrow();
-        assertTrue(half > idle * 2 && half < p.powerLimitMilliwatts(), "half load " + half);
+        assertTrue(half > idle * 2 && half < p.power().limitMilliwatts(), "half load " + half);
         a.setLoad(100, 0, 0);
         long full = dev.powerUsageMilliwatts().orElseThrow();
-        assertTrue(full > half && full <= p.powerLimitMilliwatts(), "full load " + full);
+        assertTrue(full > half && full <= p.power().limitMilliwatts(), "full load " + full);
         long reasons = dev.clockEventReasons().orElseThrow();
         assertTrue(ClockEventReason.SW_POWER_CAP.isActiveIn(reasons), Long.toHexString(reasons));
-        assertTrue(dev.clockMhz(ClockType.GRAPHICS).orElseThrow() < p.maxClockMhz(ClockType.GRAPHICS),
+        assertTrue(dev.clockMhz(ClockType.GRAPHICS).orElseThrow() < p.clocks().max(ClockType.GRAPHICS),
                 "the power cap pulls the clock below its maximum");
     }
 
@@ -178,11 +178,11 @@ class SimulatedGpuHostTest {
             assertTrue(rising.get(i) >= rising.get(i - 1), "monotonic rise: " + rising);
         }
         GpuProfile p = GpuProfile.QUADRO_P1000;
-        double target = p.ambientCelsius() + p.celsiusPerWatt() * p.powerLimitMilliwatts() / 1000.0;
+        double target = p.thermal().ambientCelsius() + p.thermal().celsiusPerWatt() * p.power().limitMilliwatts() / 1000.0;
         int end = rising.get(rising.size() - 1);
         assertTrue(Math.abs(end - target) <= 1.5, "after ~7 time constants near " + target + ": " + rising);
         int tenSeconds = rising.get(1);
-        double expected = target + (idle - target) * Math.exp(-10.0 / p.thermalTimeConstant().toSeconds());
+        double expected = target + (idle - target) * Math.exp(-10.0 / p.thermal().timeConstant().toSeconds());
         assertTrue(Math.abs(tenSeconds - expected) <= 1, "first-order lag: " + tenSeconds + " vs " + expected);
         try (Nvml other = quiet.open()) {
             assertEquals(end, other.device(0).temperatureCelsius().orElseThrow(),
@@ -200,12 +200,12 @@ class SimulatedGpuHostTest {
         gpu.setAmbientCelsius(60);
         time.advanceSeconds(600);
         int t = dev.temperatureCelsius().orElseThrow();
-        assertTrue(t >= GpuProfile.QUADRO_P1000.slowdownCelsius(), "hot closet " + t);
+        assertTrue(t >= GpuProfile.QUADRO_P1000.thermal().slowdownCelsius(), "hot closet " + t);
         long reasons = dev.clockEventReasons().orElseThrow();
         assertTrue(ClockEventReason.HW_THERMAL_SLOWDOWN.isActiveIn(reasons), Long.toHexString(reasons));
         assertTrue(ClockEventReason.SW_THERMAL_SLOWDOWN.isActiveIn(reasons), Long.toHexString(reasons));
         assertEquals(100, dev.fanSpeedPercent().orElseThrow());
-        assertTrue(dev.clockMhz(ClockType.SM).orElseThrow() <= GpuProfile.QUADRO_P1000.maxClockMhz(ClockType.SM) / 2 + 1);
+        assertTrue(dev.clockMhz(ClockType.SM).orElseThrow() <= GpuProfile.QUADRO_P1000.clocks().max(ClockType.SM) / 2 + 1);
     }
 
     @Test
@@ -257,7 +257,7 @@ class SimulatedGpuHostTest {
     void processUtilizationSamplesAreStampedFromTheClockAndFilteredBySince() {
         gpu.startProcess(1, "a").setLoad(40, 10, 5);
         long nowMicros = time.instant().getEpochSecond() * 1_000_000 + time.instant().getNano() / 1000;
-        long period = GpuProfile.QUADRO_P1000.samplePeriodMicros();
+        long period = GpuProfile.QUADRO_P1000.engines().samplePeriodMicros();
         List<ProcessUtilizationSample> first = dev.processUtilization(0);
         assertEquals(1, first.size());
         ProcessUtilizationSample s = first.get(0);

@@ -14,11 +14,8 @@ import org.gpuagent.nvml.ProcessInfo.ProcessKind;
 class SimulatedH200ContractTest extends NvmlContractTest {
     private final ManualTime time = new ManualTime();
     private final SimulatedGpuHost host = SimulatedGpuHost.create(3, time, GpuProfile.H200,
-            GpuProfile.QUADRO_P1000.toBuilder()
-                    .uuid("GPU-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
-                    .pciBusId("00000000:02:00.0")
-                    .driver("580.159.04", "13.580.159.04", 13000)
-                    .build());
+            GpuProfile.QUADRO_P1000.withIdentity("GPU-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "00000000:02:00.0")
+                    .withDriver(GpuProfile.H200.driver()));
 
     SimulatedH200ContractTest() {
         host.device(0).startProcess(700, "python3").allocate(10L << 30).setLoad(100, 0, 40);

@@ -17,7 +17,7 @@ class SimulatedNvmlContractTest extends NvmlContractTest {
 
     SimulatedNvmlContractTest() {
         SimulatedDevice gpu = host.device(0);
-        long context = gpu.profile().contextCostBytes();
+        long context = gpu.profile().memory().contextCostBytes();
         for (Map.Entry<Integer, Long> e : ExpectedGpu.QUADRO_P1000.computeProcesses().entrySet()) {
             SimProcess p = gpu.startProcess(e.getKey(), e.getKey() == 4242 ? "frigate.detector" : "jellyfin-ffmpeg");
             p.allocate(e.getValue() - context);
