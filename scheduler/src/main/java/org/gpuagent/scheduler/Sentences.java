@@ -121,9 +121,27 @@ final class Sentences {
                 + time(now, now);
     }
 
-    static String exceedsBudget(String service, long bytes, long budget, long total, long headroom) {
-        return service + " asks for " + size(bytes) + " but the whole budget is " + size(budget) + " (" + size(total)
-                + " device minus " + size(headroom) + " headroom); it can never fit";
+    /** "3.8 GiB (4 GiB device minus 204.8 MiB headroom)". */
+    static String budget(Budget b) {
+        return size(b.bytes()) + " (" + size(b.deviceTotalBytes()) + " device minus " + size(b.headroomBytes())
+                + " headroom)";
+    }
+
+    static String exceedsBudget(String service, long bytes, Budget budget) {
+        return service + " asks for " + size(bytes) + " but the whole budget is " + budget(budget) + "; it can never fit";
+    }
+
+    static String noBudget(long headroomBytes, long deviceTotalBytes) {
+        return "headroom " + size(headroomBytes) + " leaves no budget on a " + size(deviceTotalBytes) + " device";
+    }
+
+    static String requestExceedsBudget(long bytes, Budget budget) {
+        return size(bytes) + " alone exceeds the budget of " + budget(budget) + ": it could never be admitted";
+    }
+
+    static String criticalExceedBudget(long bytes, Budget budget) {
+        return "critical services together request " + size(bytes) + ", more than the budget of " + budget(budget)
+                + "; critical leases are never preempted, so they cannot all run";
     }
 
     static String unknownService(String service, List<String> known) {

@@ -179,8 +179,9 @@ final class VramLedger {
 
     private void setDevice(long total) {
         deviceTotal = total;
-        headroom = config.headroomFor(total);
-        budget = config.budgetFor(total);
+        Budget b = config.budgetOn(total);
+        headroom = b.headroomBytes();
+        budget = b.bytes();
     }
 
     private ServiceState serviceOf(String name) {
@@ -379,7 +380,7 @@ final class VramLedger {
         }
         if (p.bytes > budget) {
             deny(p, Decision.Reason.EXCEEDS_BUDGET, p.bytes - Math.max(0, free()), List.of(),
-                    Sentences.exceedsBudget(p.name(), p.bytes, budget, deviceTotal, headroom), now);
+                    Sentences.exceedsBudget(p.name(), p.bytes, new Budget(deviceTotal, headroom)), now);
             return;
         }
         Duration wait = p.request.maxWait();

@@ -4,7 +4,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
 import java.util.regex.Matcher;
@@ -32,7 +31,7 @@ public final class CrashChild {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
                 StandardCharsets.UTF_8);
         VirtualTime time = new VirtualTime(Homelab.START);
-        SchedulerConfig config = new SchedulerConfig(1L << 40, OptionalLong.of(0), Homelab.SERVICES);
+        SchedulerConfig config = new SchedulerConfig(1L << 40, Headroom.fixed(0), Homelab.SERVICES);
         AdmissionController controller = AdmissionController.builder(config, time, time)
                 .journal(FileJournal.open(dir, time))
                 .build();

@@ -16,7 +16,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.gpuagent.scheduler.journal.FileJournal;
@@ -71,7 +70,7 @@ class CrashRecoveryTest {
         void check(Path state) throws IOException {
             VirtualTime time = new VirtualTime(Homelab.START);
             try (AdmissionController c = AdmissionController.builder(
-                    new SchedulerConfig(1L << 40, OptionalLong.of(0), Homelab.SERVICES), time, time)
+                    new SchedulerConfig(1L << 40, Headroom.fixed(0), Homelab.SERVICES), time, time)
                     .journal(FileJournal.open(state, time)).build()) {
                 LedgerView v = c.view();
                 Map<LeaseId, Long> recovered = new HashMap<>();

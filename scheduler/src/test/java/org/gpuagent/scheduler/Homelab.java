@@ -6,7 +6,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -37,7 +36,7 @@ final class Homelab {
     }
 
     static SchedulerConfig config(long totalBytes, long headroomBytes) {
-        return new SchedulerConfig(totalBytes, OptionalLong.of(headroomBytes), SERVICES);
+        return new SchedulerConfig(totalBytes, Headroom.fixed(headroomBytes), SERVICES);
     }
 
     /** A controller on a 4 GiB card without headroom, in virtual time, journal-less. */

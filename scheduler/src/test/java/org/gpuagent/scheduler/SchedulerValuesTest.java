@@ -82,7 +82,7 @@ class SchedulerValuesTest {
     @Test
     void configurationsAndServicesRefuseWhatCannotWork() {
         assertEquals("device total must be positive, got 0", assertThrows(IllegalArgumentException.class,
-                () -> new SchedulerConfig(0, OptionalLong.empty(), List.of())).getMessage());
+                () -> new SchedulerConfig(0, Headroom.auto(), List.of())).getMessage());
         SchedulerConfig c = Homelab.config(4 * GIB, 0);
         assertEquals(Optional.of(Homelab.OLLAMA), c.service("ollama"));
         assertEquals(Optional.empty(), c.service("nope"));

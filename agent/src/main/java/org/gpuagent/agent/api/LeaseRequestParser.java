@@ -16,9 +16,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.daemon.HolderNames;
 import org.gpuagent.scheduler.AdmissionRequest;
+import org.gpuagent.scheduler.ByteSize;
 
 /**
  * Reads a {@code POST /v1/leases} body:

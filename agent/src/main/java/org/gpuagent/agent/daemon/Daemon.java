@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -25,6 +24,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.gpuagent.agent.FailOpenRecord;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.Version;
@@ -36,8 +36,7 @@ import org.gpuagent.agent.api.ApiServer;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.api.LeaseJson;
 import org.gpuagent.agent.config.AgentConfig;
-import org.gpuagent.agent.config.ByteSize;
-import org.gpuagent.agent.config.Headroom;
+import org.gpuagent.agent.config.ConfigException;
 import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
@@ -51,11 +50,11 @@ import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
 import org.gpuagent.nvml.sampler.SamplerConfig;
 import org.gpuagent.scheduler.AdmissionController;
+import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.ScheduledExecutorTimers;
 import org.gpuagent.scheduler.SchedulerConfig;
-import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalCorruptedException;
@@ -306,41 +305,14 @@ public final class Daemon implements AutoCloseable {
 
     /**
      * The ledger's configuration on a device of {@code total} bytes. Refuses services that could
-     * never be admitted on this GPU (check-config can only check against {@code device-memory}).
+     * never be admitted on this GPU: the fit check check-config runs against {@code device-memory}.
      */
     private SchedulerConfig schedulerConfig(long total) throws StartupException {
-        Headroom h = config.headroom();
-        OptionalLong headroom = h instanceof Headroom.Auto ? OptionalLong.empty() : OptionalLong.of(h.bytesFor(total));
-        long budget = total - h.bytesFor(total);
-        List<String> problems = new ArrayList<>();
-        long critical = 0;
-        for (ServiceConfig sc : config.services()) {
-            if (sc.requestBytes() > budget) {
-                problems.add("services." + sc.name() + ".request: " + ByteSize.format(sc.requestBytes())
-                        + " alone exceeds this GPU's budget of " + ByteSize.format(Math.max(0, budget)));
-            }
-            if (sc.priority() == ServiceConfig.Priority.CRITICAL) {
-                critical += sc.requestBytes();
-            }
-        }
-        if (critical > budget) {
-            problems.add("services: critical services together request " + ByteSize.format(critical)
-                    + ", more than this GPU's budget of " + ByteSize.format(Math.max(0, budget)));
-        }
-        if (!problems.isEmpty()) {
-            throw new StartupException("the configuration does not fit this GPU (" + ByteSize.format(total) + "): "
-                    + String.join("; ", problems));
-        }
-        List<Service> services = new ArrayList<>();
-        for (ServiceConfig sc : config.services()) {
-            services.add(new Service(sc.name(), PriorityClass.valueOf(sc.priority().name()), sc.requestBytes(),
-                    sc.preemption().preemptible(), sc.evictionDeadline(), config.reconcile().grace(),
-                    config.reconcile().overUseTolerance()));
-        }
         try {
-            return new SchedulerConfig(total, headroom, services);
-        } catch (IllegalArgumentException e) {
-            throw new StartupException("the configuration does not fit this GPU: " + e.getMessage(), e);
+            return config.schedulerConfig(total);
+        } catch (ConfigException e) {
+            throw new StartupException("the configuration does not fit this GPU (" + ByteSize.format(total) + "): "
+                    + e.problems().stream().map(p -> p.path() + ": " + p.message()).collect(Collectors.joining("; ")), e);
         }
     }
 
@@ -367,7 +339,7 @@ public final class Daemon implements AutoCloseable {
 
     private Map<String, PriorityClass> priorities() {
         Map<String, PriorityClass> m = new LinkedHashMap<>();
-        config.services().forEach(sc -> m.put(sc.name(), PriorityClass.valueOf(sc.priority().name())));
+        config.services().forEach(sc -> m.put(sc.name(), sc.priority()));
         return m;
     }
 

@@ -10,7 +10,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.gpuagent.agent.FailOpenRecord;
 import org.gpuagent.agent.api.LeaseJson;
-import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notification;
 import org.gpuagent.agent.notify.NotificationEvent;
@@ -20,6 +19,7 @@ import org.gpuagent.exporter.SchedulerMetrics;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.XidCount;
 import org.gpuagent.nvml.sampler.XidEvent;
+import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.LedgerEvent;
 import org.gpuagent.scheduler.LedgerListener;
 
