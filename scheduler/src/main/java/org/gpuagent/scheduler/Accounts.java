@@ -1,5 +1,6 @@
 package org.gpuagent.scheduler;
 
+import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -99,6 +100,7 @@ final class Accounts {
     }
 
     private final SchedulerConfig config;
+    private final Logger log;
     private final Map<String, ServiceState> services = new LinkedHashMap<>();
     private final Set<String> configured;
     private final LinkedHashMap<LeaseId, Slot> leases = new LinkedHashMap<>();
@@ -112,8 +114,10 @@ final class Accounts {
     private Observation observation;
     private long version;
 
-    Accounts(SchedulerConfig config) {
+    /** @param log where a lease of a service no longer configured is told (the ledger's name) */
+    Accounts(SchedulerConfig config, Logger log) {
         this.config = config;
+        this.log = log;
         for (Service s : config.services()) {
             services.put(s.name(), new ServiceState(s));
         }
@@ -135,7 +139,7 @@ final class Accounts {
     ServiceState serviceOf(String name) {
         ServiceState s = services.get(name);
         if (s == null) {
-            VramLedger.LOG.log(Level.WARNING, "a recovered lease belongs to service '" + name
+            log.log(Level.WARNING, "a recovered lease belongs to service '" + name
                     + "', which is no longer configured; it stays counted until released or reclaimed");
             s = new ServiceState(new Service(name, PriorityClass.OPPORTUNISTIC, 1, false,
                     Service.DEFAULT_EVICTION_DEADLINE, Service.DEFAULT_RECONCILIATION_GRACE,

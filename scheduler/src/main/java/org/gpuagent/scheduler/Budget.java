@@ -2,8 +2,8 @@ package org.gpuagent.scheduler;
 
 /**
  * What the ledger may lease on one device: B = total − headroom, with the headroom capped at the
- * total so that B is never negative. The one place the budget is computed, compared with a request
- * and described; the ledger, {@link Misfit} and the agent's configuration all use it.
+ * total so that B is never negative. The one place the budget is computed and compared with a
+ * request; the ledger, {@link Misfit} and the agent's configuration all use it.
  *
  * @param deviceTotalBytes the card's memory
  * @param headroomBytes    kept free, at most the total
@@ -30,10 +30,5 @@ public record Budget(long deviceTotalBytes, long headroomBytes) {
     /** True when a request of {@code requestBytes} can never fit, whatever is released. */
     public boolean exceededBy(long requestBytes) {
         return requestBytes > bytes();
-    }
-
-    /** "3.8 GiB (4 GiB device minus 204.8 MiB headroom)". */
-    public String describe() {
-        return Sentences.budget(this);
     }
 }

@@ -1,5 +1,6 @@
 package org.gpuagent.scheduler;
 
+import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,13 +35,17 @@ final class Preemption {
     private final Evictor evictor;
     private final Consumer<LedgerEvent> events;
     private final Sentences say;
+    private final Logger log;
 
-    Preemption(Accounts accounts, Journal journal, Evictor evictor, Consumer<LedgerEvent> events, Sentences say) {
+    /** @param log where an actuator's failure is told (the ledger's name) */
+    Preemption(Accounts accounts, Journal journal, Evictor evictor, Consumer<LedgerEvent> events, Sentences say,
+            Logger log) {
         this.accounts = accounts;
         this.journal = journal;
         this.evictor = evictor;
         this.events = events;
         this.say = say;
+        this.log = log;
     }
 
     Planned plan(Pending p, Instant now) {
@@ -192,12 +197,12 @@ final class Preemption {
         try {
             evictor.evict(order).whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    VramLedger.LOG.log(Level.WARNING, "the actuator for " + order.victim().describe() + " failed: "
+                    log.log(Level.WARNING, "the actuator for " + order.victim().describe() + " failed: "
                             + failure + "; the lease stays evicting until its memory shows up free or it is released");
                 }
             });
         } catch (RuntimeException e) {
-            VramLedger.LOG.log(Level.WARNING, "the actuator for " + order.victim().describe() + " could not start", e);
+            log.log(Level.WARNING, "the actuator for " + order.victim().describe() + " could not start", e);
         }
     }
 }

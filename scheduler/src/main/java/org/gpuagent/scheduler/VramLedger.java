@@ -44,7 +44,7 @@ import org.gpuagent.scheduler.journal.RecoveredLedger;
  */
 final class VramLedger {
     /** The ledger's parts log under this one name: what an operator filters on. */
-    static final Logger LOG = System.getLogger(VramLedger.class.getName());
+    private static final Logger LOG = System.getLogger(VramLedger.class.getName());
 
     private final SchedulerConfig config;
     private final InstantSource clock;
@@ -70,9 +70,9 @@ final class VramLedger {
         this.events = events;
         this.completions = completions;
         this.say = say;
-        this.accounts = new Accounts(config);
+        this.accounts = new Accounts(config, LOG);
         this.queue = new WaitQueue(timers, completions, this::expire);
-        this.preemption = new Preemption(accounts, journal, evictor, events, say);
+        this.preemption = new Preemption(accounts, journal, evictor, events, say, LOG);
         this.retire = new Retirement(accounts, journal, events, say);
         this.reconciliation = new Reconciliation(accounts, retire, events);
         this.acknowledge = new Acknowledgements(accounts, journal, retire, completions, clock);

@@ -58,7 +58,7 @@ class FitCheckTest {
         Budget b = Budget.on(4 * GIB, Headroom.auto());
         assertEquals(new Budget(4 * GIB, 214748364), b);
         assertEquals(4 * GIB - 214748364, b.bytes());
-        assertEquals("3.8 GiB (4 GiB device minus 204.8 MiB headroom)", b.describe());
+        assertEquals("3.8 GiB (4 GiB device minus 204.8 MiB headroom)", Sentences.budget(b));
         assertTrue(b.exceededBy(b.bytes() + 1));
         assertFalse(b.exceededBy(b.bytes()));
         Budget none = Budget.on(GIB, Headroom.fixed(2 * GIB));

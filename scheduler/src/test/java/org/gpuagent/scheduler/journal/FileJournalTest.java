@@ -381,11 +381,11 @@ class FileJournalTest {
     @Test
     void aLeftoverCompactionFileIsDiscarded() throws Exception {
         writeLeases(2);
-        Files.write(dir.resolve(FileJournal.FILE_NAME + FileJournal.COMPACTING_SUFFIX), new byte[] {1, 2, 3});
+        Files.write(dir.resolve(FileJournal.FILE_NAME + JournalFiles.COMPACTING_SUFFIX), new byte[] {1, 2, 3});
         try (FileJournal j = FileJournal.open(dir, CLOCK)) {
             assertEquals(2, j.recovered().leases().size());
         }
-        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + FileJournal.COMPACTING_SUFFIX)));
+        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + JournalFiles.COMPACTING_SUFFIX)));
     }
 
     @Test

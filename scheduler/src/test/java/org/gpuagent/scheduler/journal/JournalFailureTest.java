@@ -206,7 +206,7 @@ class JournalFailureTest {
         assertNotNull(commit(j, release(2)).failure);
         assertEquals(failing(1, FaultyDisk.NO_SPACE), nextChange());
         assertArrayEquals(before, Files.readAllBytes(j.file()), "the old file is whole");
-        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + FileJournal.COMPACTING_SUFFIX)),
+        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + JournalFiles.COMPACTING_SUFFIX)),
                 "the half-written snapshot is removed at once: it holds space the retry needs");
         assertEquals(0, j.compactionCount());
         disk.free();

@@ -208,7 +208,7 @@ class JournalProtocolTest {
 
     @Test
     void itsThreadsNeverKeepTheJvmAlive() {
-        Thread t = FileJournal.daemonThreads("gpu-agent-journal-sync").newThread(() -> { });
+        Thread t = SyncThread.daemonThreads("gpu-agent-journal-sync").newThread(() -> { });
         assertTrue(t.isDaemon());
         assertEquals("gpu-agent-journal-sync", t.getName());
         assertTrue(FileJournal.Options.defaults().syncThreads().newThread(() -> { }).isDaemon());
