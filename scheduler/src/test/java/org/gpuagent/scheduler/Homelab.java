@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * The four services of the architecture on a card with round numbers: 4 GiB, no headroom unless a
@@ -50,7 +51,7 @@ final class Homelab {
 
     /** A controller plus its clock, an evictor that records orders, and an event log. */
     static final class Rig {
-        final VirtualTime time = new VirtualTime(START);
+        final ManualTime time = new ManualTime(START);
         final List<Evictor.Order> evictions = Collections.synchronizedList(new ArrayList<>());
         final List<LedgerEvent> events = Collections.synchronizedList(new ArrayList<>());
         final AdmissionController controller;

@@ -18,6 +18,7 @@ import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalRecord;
 import org.gpuagent.scheduler.journal.LogCapture;
 import org.gpuagent.scheduler.journal.RecoveredLedger;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -170,7 +171,7 @@ class LedgerBookkeepingTest {
     /** The Timers contract allows early firing: a request is never denied before its deadline. */
     @Test
     void aTimerThatFiresEarlyDoesNotEndAWaitEarly() {
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         Timers early = (at, action) -> time.schedule(at.minus(Duration.between(time.instant(), at).dividedBy(2)),
                 action);
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, early)
@@ -204,7 +205,7 @@ class LedgerBookkeepingTest {
 
     @Test
     void aFailedOrUnstartableActuatorIsLoggedAndTheLeaseStaysEvicting() {
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         List<Evictor.Order> orders = new ArrayList<>();
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
                 .zone(ZoneOffset.UTC)
@@ -274,7 +275,7 @@ class LedgerBookkeepingTest {
         Instant t = Homelab.START;
         Lease evicting = new Lease(new LeaseId(1), "ollama", 2 * GIB, Optional.of("o"), List.of(), t,
                 LeaseState.EVICTING, Optional.of(t));
-        VirtualTime time = new VirtualTime(t.plusSeconds(5));
+        ManualTime time = new ManualTime(t.plusSeconds(5));
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
                 .zone(ZoneOffset.UTC).journal(holding(List.of(evicting))).build();
         LedgerView.ServiceUsage u = c.view().service("ollama").orElseThrow();
@@ -292,7 +293,7 @@ class LedgerBookkeepingTest {
 
     @Test
     void aRequestThatBreaksTheLedgerFailsAloneAndTheLedgerCarriesOn() {
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         boolean[] broken = {true};
         Journal flaky = new Journal() {
             private final Journal none = Journal.none();
@@ -352,7 +353,7 @@ class LedgerBookkeepingTest {
         List<Lease> fits = List.of(Lease.active(new LeaseId(1), "ollama", 4 * GIB, Optional.empty(), List.of(), t));
         List<Lease> over = List.of(Lease.active(new LeaseId(1), "ollama", 4 * GIB, Optional.empty(), List.of(), t),
                 Lease.active(new LeaseId(2), "gone", 512 * MIB, Optional.of("x"), List.of(), t));
-        VirtualTime time = new VirtualTime(t);
+        ManualTime time = new ManualTime(t);
         try (LogCapture log = new LogCapture(VramLedger.class)) {
             AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time).journal(holding(fits)).build();
             assertEquals(List.of(), log.lines(), "exactly the budget is not beyond it");

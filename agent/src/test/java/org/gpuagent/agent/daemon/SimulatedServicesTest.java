@@ -11,13 +11,13 @@ import java.util.Optional;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedDevice;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
 import org.gpuagent.scheduler.Lease;
 import org.gpuagent.scheduler.LeaseId;
 import org.gpuagent.scheduler.LedgerEvent;
 import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -24,7 +24,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.gpuagent.scheduler.LeaseId;
-import org.gpuagent.scheduler.VirtualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +40,7 @@ class JournalFailureTest {
     @TempDir
     Path dir;
 
-    private final VirtualTime time = new VirtualTime(Instant.parse("2025-06-01T12:00:00Z"));
+    private final ManualTime time = new ManualTime(Instant.parse("2025-06-01T12:00:00Z"));
     private final FaultyDisk disk = new FaultyDisk();
     private final BlockingQueue<Journal.Health> changes = new LinkedBlockingQueue<>();
 
