@@ -64,7 +64,7 @@ final class Sentences {
         return b.toString();
     }
 
-    static String needs(String service, long bytes, long free) {
+    private static String needs(String service, long bytes, long free) {
         return service + " needs " + size(bytes) + ", " + size(Math.max(0, free)) + " is free";
     }
 
