@@ -249,7 +249,7 @@ final class Accounts {
 
     // ---- changing
 
-    Slot add(Lease lease) {
+    void add(Lease lease) {
         ServiceState s = serviceOf(lease.service());
         Group g;
         if (lease.holder().isPresent()) {
@@ -283,7 +283,6 @@ final class Accounts {
         }
         recontribute(g);
         version++;
-        return slot;
     }
 
     /** Takes the lease out of every count; returns it as released. */

@@ -45,6 +45,18 @@ class LedgerBookkeepingTest {
      * Two rounds of preemption of ollama's holderless leases (a unit that lives on between rounds, so
      * what it counted in the first must be gone in the second).
      */
+    /** The view says when the ledger last took in an observation: none before the first. */
+    @Test
+    void theViewSaysWhenTheLedgerLastObserved() {
+        Homelab.Rig rig = Homelab.rig();
+        assertEquals(Optional.empty(), rig.view().observedAt());
+        rig.time.advance(Duration.ofSeconds(3));
+        Observation o = rig.observation().build();
+        rig.observe(o);
+        assertEquals(Optional.of(Homelab.START.plusSeconds(3)), rig.view().observedAt());
+        assertEquals(o.takenAt(), rig.view().observedAt().orElseThrow());
+    }
+
     @Test
     void perServiceCountsFollowEveryLeaseThroughItsStates() {
         Homelab.Rig rig = Homelab.rig();

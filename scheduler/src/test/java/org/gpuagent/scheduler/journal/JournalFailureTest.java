@@ -18,8 +18,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -178,6 +180,49 @@ class JournalFailureTest {
             assertEquals(List.of(lease(1, "h1")), again.recovered().leases());
             assertEquals(1, again.recovered().warnings().size(), "the half-written record is dropped");
         }
+    }
+
+    /** Close is idempotent: the failure was said once; a second close says nothing more. */
+    @Test
+    void aSecondCloseAfterAFailedOneSaysNothingMore() throws Exception {
+        FileJournal j = open();
+        disk.spaceLeft(10);
+        assertNotNull(commit(j, grant(1)).failure);
+        nextChange();
+        assertThrows(IOException.class, j::close);
+        j.close();
+    }
+
+    /** The retry thread a journal starts for itself ends with the journal. */
+    @Test
+    void itsOwnRetryThreadEndsWithTheJournal() throws Exception {
+        Set<Thread> before = retryThreads();
+        FileJournal.Options d = FileJournal.Options.defaults();
+        FileJournal j = FileJournal.open(dir, time, new FileJournal.Options(d.compactionThresholdBytes(),
+                d.syncThreads(), Optional.empty(), Duration.ofHours(1), Duration.ofHours(1), disk));
+        j.onHealthChange(() -> changes.add(j.health()));
+        disk.spaceLeft(0);
+        assertNotNull(commit(j, grant(1)).failure);
+        assertFalse(nextChange().writable());
+        Set<Thread> started = retryThreads();
+        started.removeAll(before);
+        assertEquals(1, started.size(), "the first failure starts the journal's own retry thread");
+        disk.free();
+        j.close();
+        for (Thread t : started) {
+            t.join(TimeUnit.SECONDS.toMillis(30));
+            assertFalse(t.isAlive(), "the retry thread outlived the journal");
+        }
+    }
+
+    private static Set<Thread> retryThreads() {
+        Set<Thread> threads = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals("gpu-agent-journal-retry")) {
+                threads.add(t);
+            }
+        }
+        return threads;
     }
 
     @Test
