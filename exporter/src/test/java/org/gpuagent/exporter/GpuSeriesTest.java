@@ -12,8 +12,8 @@ import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
 import org.gpuagent.nvml.sampler.SamplerConfig;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 
 /** The GPU families over the simulator: status handling, absent fields, the energy source, pid series. */

@@ -12,9 +12,9 @@ import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
 import org.gpuagent.nvml.sampler.SamplerConfig;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedDevice;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * The owner's host in the simulator, in manual time: one Quadro P1000 shared by Frigate (two

@@ -23,8 +23,9 @@ import org.gpuagent.scheduler.journal.Journal;
  * {@link SingleWriter}: a lock-free command queue drained by whichever caller finds it idle), so
  * concurrent requests are serialised and Σ leases never exceeds the budget under any interleaving.
  *
- * <p>The rules are those of the architecture's "Scheduling policy"; {@link VramLedger} documents
- * the accounting and the queue, {@link PreemptionPlanner} the choice of victims.
+ * <p>The rules are those of the architecture's "Scheduling policy"; {@link VramLedger} says how the
+ * ledger is built from its parts ({@link Accounts}, {@link WaitQueue}, ...), {@link PreemptionPlanner}
+ * how victims are chosen.
  *
  * <p>Durability: an admission's futures complete only after the journal has synced the lease
  * (group commit); a release's future after its record is synced. Denials and queue positions are
@@ -57,7 +58,26 @@ public final class AdmissionController implements AutoCloseable {
         this.completionExecutor = b.completionExecutor;
         this.writer = new SingleWriter(b.overflowExecutor, b.batchLimit, this::afterBatch);
         this.ledger = new VramLedger(b.config, b.clock, b.timers, b.journal, b.evictor, this::dispatch,
-                writer::submit, this::complete, this::settle, new Sentences(b.zone));
+                new Completions() {
+                    @Override
+                    public void afterBatch(Runnable completion) {
+                        settled.add(completion);
+                    }
+
+                    @Override
+                    public void afterStore(Runnable completion) {
+                        if (writer.onWriter()) {
+                            settled.add(completion);
+                        } else {
+                            completionExecutor.execute(completion);
+                        }
+                    }
+
+                    @Override
+                    public void onWriter(Runnable command) {
+                        writer.submit(command);
+                    }
+                }, new Sentences(b.zone));
         publish();
         journal.onHealthChange(() -> writer.submit(ledger::journalHealthChanged));
     }
@@ -83,7 +103,7 @@ public final class AdmissionController implements AutoCloseable {
         long id = requestIds.incrementAndGet();
         CompletableFuture<Decision> first = new CompletableFuture<>();
         CompletableFuture<Decision.Final> outcome = new CompletableFuture<>();
-        VramLedger.Pending pending = new VramLedger.Pending(id, request, first, outcome);
+        Pending pending = new Pending(id, request, first, outcome);
         writer.submit(() -> ledger.request(pending));
         return new Admission(id, first, outcome, () -> writer.submit(() -> ledger.cancel(pending)));
     }
@@ -134,7 +154,7 @@ public final class AdmissionController implements AutoCloseable {
             try {
                 ledger.observe(observation);
             } finally {
-                settle(() -> f.complete(null));
+                settled.add(() -> f.complete(null));
             }
         });
         return f;
@@ -212,19 +232,6 @@ public final class AdmissionController implements AutoCloseable {
         };
     }
 
-    /** Completions decided on the writer wait for the end of the batch; others run now. */
-    private void complete(Runnable completion) {
-        if (writer.onWriter()) {
-            settled.add(completion);
-        } else {
-            completionExecutor.execute(completion);
-        }
-    }
-
-    private void settle(Runnable completion) {
-        settled.add(completion);
-    }
-
     /** Called by the writer (or the constructor, before any writer runs). */
     private void publish() {
         long v = ledger.version();
@@ -239,7 +246,7 @@ public final class AdmissionController implements AutoCloseable {
         CompletableFuture<long[]> f = new CompletableFuture<>();
         writer.submit(() -> {
             long[] both = {ledger.committed(), ledger.recomputeCommitted()};
-            settle(() -> f.complete(both));
+            settled.add(() -> f.complete(both));
         });
         return f;
     }

@@ -26,14 +26,26 @@ public enum PriorityClass {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Parses a configuration name such as {@code "critical"}, case-insensitively. */
+    /**
+     * Parses a configuration name such as {@code "critical"}, case-insensitively, surrounding
+     * blanks ignored.
+     */
     public static PriorityClass parse(String text) {
         for (PriorityClass c : values()) {
-            if (c.name().equalsIgnoreCase(text.trim())) {
+            if (c.name().equalsIgnoreCase(text.strip())) {
                 return c;
             }
         }
-        throw new IllegalArgumentException("unknown priority class '" + text
-                + "' (expected critical, interactive, batch or opportunistic)");
+        throw new IllegalArgumentException("unknown priority class '" + text + "' (expected " + choices() + ")");
+    }
+
+    /** "critical, interactive, batch or opportunistic": the labels, most important first. */
+    public static String choices() {
+        PriorityClass[] all = values();
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < all.length; i++) {
+            b.append(i == 0 ? "" : i == all.length - 1 ? " or " : ", ").append(all[i].label());
+        }
+        return b.toString();
     }
 }

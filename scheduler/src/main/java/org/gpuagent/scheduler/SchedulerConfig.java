@@ -6,29 +6,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalLong;
 
 /**
  * What the ledger needs to know before the first observation.
  *
  * @param deviceTotalBytes the card's memory; used until an {@link Observation} reports the real
  *                         total
- * @param headroomBytes    memory kept free for the driver, the display and fragmentation; when
- *                         absent, the larger of 5 % of the total and 192 MiB
+ * @param headroom         memory kept free for the driver, the display and fragmentation, on
+ *                         whatever total the device reports
  * @param services         every service that may ask; names unique
  */
-public record SchedulerConfig(long deviceTotalBytes, OptionalLong headroomBytes, List<Service> services) {
+public record SchedulerConfig(long deviceTotalBytes, Headroom headroom, List<Service> services) {
 
-    public static final long MIN_DEFAULT_HEADROOM = 192 * ByteSize.MIB;
-
+    /**
+     * @throws IllegalArgumentException the total is not positive, a service is configured twice,
+     *                                  or the headroom leaves no budget ({@link Misfit.Kind#NO_BUDGET});
+     *                                  the other misfits are for the caller to refuse ({@link #misfits()})
+     */
     public SchedulerConfig {
-        Objects.requireNonNull(headroomBytes, "headroomBytes");
+        Objects.requireNonNull(headroom, "headroom");
         services = List.copyOf(services);
         if (deviceTotalBytes <= 0) {
             throw new IllegalArgumentException("device total must be positive, got " + deviceTotalBytes);
-        }
-        if (headroomBytes.isPresent() && headroomBytes.getAsLong() < 0) {
-            throw new IllegalArgumentException("headroom must not be negative, got " + headroomBytes.getAsLong());
         }
         Map<String, Service> seen = new LinkedHashMap<>();
         for (Service s : services) {
@@ -36,30 +35,20 @@ public record SchedulerConfig(long deviceTotalBytes, OptionalLong headroomBytes,
                 throw new IllegalArgumentException("service " + s.name() + " is configured twice");
             }
         }
-        long budget = deviceTotalBytes - headroomFor(deviceTotalBytes, headroomBytes);
-        if (budget <= 0) {
-            throw new IllegalArgumentException("headroom " + ByteSize.format(headroomFor(deviceTotalBytes, headroomBytes))
-                    + " leaves no budget on a " + ByteSize.format(deviceTotalBytes) + " device");
+        Optional<Misfit> noBudget = Misfit.noBudget(deviceTotalBytes, headroom);
+        if (noBudget.isPresent()) {
+            throw new IllegalArgumentException(noBudget.get().sentence());
         }
     }
 
-    /** The default headroom for {@code total}: the larger of 5 % and 192 MiB. */
-    public static long defaultHeadroom(long total) {
-        return Math.max(total / 20, MIN_DEFAULT_HEADROOM);
+    /** The budget on a device of {@code total} bytes (the ledger follows the total it observes). */
+    public Budget budgetOn(long total) {
+        return Budget.on(total, headroom);
     }
 
-    private static long headroomFor(long total, OptionalLong configured) {
-        return configured.isPresent() ? configured.getAsLong() : defaultHeadroom(total);
-    }
-
-    /** The headroom on a device of {@code total} bytes. */
-    public long headroomFor(long total) {
-        return Math.min(total, headroomFor(total, headroomBytes));
-    }
-
-    /** B = total − headroom, never negative. */
-    public long budgetFor(long total) {
-        return Math.max(0, total - headroomFor(total));
+    /** What keeps these services from running on the configured device: see {@link Misfit#of}. */
+    public List<Misfit> misfits() {
+        return Misfit.of(deviceTotalBytes, headroom, services);
     }
 
     public Optional<Service> service(String name) {

@@ -8,8 +8,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The sentences decisions and events carry. One place, so they read alike: sizes in GiB/MiB,
- * times as local wall-clock time in the configured zone (with the date when it is not today).
+ * The sentences decisions, events and misfits carry, rendered from their fields: the ledger and
+ * {@link Misfit} only pick which one. One place, so they read alike: sizes as {@link ByteSize}
+ * formats them, times as local wall-clock time in the configured zone (with the date when it is
+ * not today).
  */
 final class Sentences {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
@@ -62,7 +64,7 @@ final class Sentences {
         return b.toString();
     }
 
-    static String needs(String service, long bytes, long free) {
+    private static String needs(String service, long bytes, long free) {
         return service + " needs " + size(bytes) + ", " + size(Math.max(0, free)) + " is free";
     }
 
@@ -81,8 +83,31 @@ final class Sentences {
                 + size(lease.bytes()) + forHolder(lease.holder()) + "; the memory came back after " + duration(waited);
     }
 
+    /** Refused because requests of equal or higher priority wait ahead, and it asked not to wait. */
+    static String deniedBehind(String service, long bytes, int ahead) {
+        return ahead(service, bytes, ahead) + "; not waiting";
+    }
+
+    /** Queued behind {@code ahead} requests, at position {@code ahead + 1}. */
+    String queuedBehind(String service, long bytes, int ahead, Instant deadline, Instant now) {
+        return ahead(service, bytes, ahead) + " (position " + (ahead + 1) + "); " + until(deadline, now);
+    }
+
+    /** Refused: it does not fit, preemption cannot help, and it asked not to wait. */
+    static String deniedNoRoom(String service, long bytes, long free, PreemptionPlanner.Plan<?> plan,
+            boolean lowerButNotPreemptible) {
+        return needs(service, bytes, free) + "; " + noPreemption(plan, lowerButNotPreemptible) + "; not waiting";
+    }
+
+    /** Queued: it does not fit and preemption cannot help; it waits for memory to free. */
+    String queuedNoRoom(String service, long bytes, long free, PreemptionPlanner.Plan<?> plan,
+            boolean lowerButNotPreemptible, Instant deadline, Instant now) {
+        return needs(service, bytes, free) + "; " + noPreemption(plan, lowerButNotPreemptible) + "; "
+                + until(deadline, now);
+    }
+
     /** Why preemption does not help, as a clause. */
-    static String noPreemption(PreemptionPlanner.Plan<?> plan, boolean lowerButNotPreemptible) {
+    private static String noPreemption(PreemptionPlanner.Plan<?> plan, boolean lowerButNotPreemptible) {
         if (plan.candidates().isEmpty()) {
             return lowerButNotPreemptible
                     ? "only preemptible lower-priority leases may be preempted and there are none"
@@ -93,12 +118,12 @@ final class Sentences {
                 + size(plan.shortfallBytes()) + " short";
     }
 
-    static String ahead(String service, long bytes, int ahead) {
+    private static String ahead(String service, long bytes, int ahead) {
         return service + " needs " + size(bytes) + "; " + ahead + (ahead == 1 ? " request" : " requests")
                 + " of equal or higher priority " + (ahead == 1 ? "is" : "are") + " waiting ahead of it";
     }
 
-    String until(Instant deadline, Instant now) {
+    private String until(Instant deadline, Instant now) {
         return "waiting until " + time(deadline, now);
     }
 
@@ -121,9 +146,27 @@ final class Sentences {
                 + time(now, now);
     }
 
-    static String exceedsBudget(String service, long bytes, long budget, long total, long headroom) {
-        return service + " asks for " + size(bytes) + " but the whole budget is " + size(budget) + " (" + size(total)
-                + " device minus " + size(headroom) + " headroom); it can never fit";
+    /** "3.8 GiB (4 GiB device minus 204.8 MiB headroom)". */
+    static String budget(Budget b) {
+        return size(b.bytes()) + " (" + size(b.deviceTotalBytes()) + " device minus " + size(b.headroomBytes())
+                + " headroom)";
+    }
+
+    static String exceedsBudget(String service, long bytes, Budget budget) {
+        return service + " asks for " + size(bytes) + " but the whole budget is " + budget(budget) + "; it can never fit";
+    }
+
+    static String noBudget(long headroomBytes, long deviceTotalBytes) {
+        return "headroom " + size(headroomBytes) + " leaves no budget on a " + size(deviceTotalBytes) + " device";
+    }
+
+    static String requestExceedsBudget(long bytes, Budget budget) {
+        return size(bytes) + " alone exceeds the budget of " + budget(budget) + ": it could never be admitted";
+    }
+
+    static String criticalExceedBudget(long bytes, Budget budget) {
+        return "critical services together request " + size(bytes) + ", more than the budget of " + budget(budget)
+                + "; critical leases are never preempted, so they cannot all run";
     }
 
     static String unknownService(String service, List<String> known) {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -85,11 +84,11 @@ class AdmissionRuleTest {
 
     @Test
     void beforeAnyObservationTheConfiguredTotalAndNoUseCount() {
-        Homelab.Rig rig = Homelab.rig(new SchedulerConfig(4 * GIB, OptionalLong.empty(), Homelab.SERVICES));
+        Homelab.Rig rig = Homelab.rig(new SchedulerConfig(4 * GIB, Headroom.auto(), Homelab.SERVICES));
         LedgerView v = rig.view();
         assertEquals(4 * GIB, v.deviceTotalBytes());
-        assertEquals(SchedulerConfig.defaultHeadroom(4 * GIB), v.headroomBytes());
-        assertEquals(4 * GIB - SchedulerConfig.defaultHeadroom(4 * GIB), v.budgetBytes());
+        assertEquals(Headroom.auto().bytesFor(4 * GIB), v.headroomBytes());
+        assertEquals(4 * GIB - Headroom.auto().bytesFor(4 * GIB), v.budgetBytes());
         assertEquals(0, v.committedBytes());
         assertTrue(v.observedAt().isEmpty());
         assertInstanceOf(Decision.Admitted.class, now(rig.ask("ollama", v.budgetBytes()).outcome()));

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.journal.Journal;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -120,7 +121,7 @@ class ConcurrentStressTest {
     @CsvSource({"memory, 4000", "file, 250"})
     void eightThreadsKeepTheInvariants(String journalKind, int operations) throws Exception {
         long seed = Long.getLong("ledger.seed", 0xC0FFEE);
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         Journal journal = journalKind.equals("file") ? FileJournal.open(dir, time) : Journal.none();
         Model model = new Model();
         ExecutorService overflow = Executors.newSingleThreadExecutor();

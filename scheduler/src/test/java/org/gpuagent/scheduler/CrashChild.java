@@ -4,12 +4,13 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.gpuagent.scheduler.journal.FileJournal;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * The child JVM of {@link CrashRecoveryTest}: admits under load into a durable ledger and prints
@@ -31,11 +32,17 @@ public final class CrashChild {
         long seed = Long.parseLong(args[2]);
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
                 StandardCharsets.UTF_8);
-        VirtualTime time = new VirtualTime(Homelab.START);
-        SchedulerConfig config = new SchedulerConfig(1L << 40, OptionalLong.of(0), Homelab.SERVICES);
-        AdmissionController controller = AdmissionController.builder(config, time, time)
-                .journal(FileJournal.open(dir, time))
-                .build();
+        ManualTime time = new ManualTime(Homelab.START);
+        SchedulerConfig config = new SchedulerConfig(1L << 40, Headroom.fixed(0), Homelab.SERVICES);
+        FileJournal journal = FileJournal.open(dir, time);
+        AtomicLong healthChanges = new AtomicLong();
+        journal.onHealthChange(() -> {
+            synchronized (healthChanges) {
+                healthChanges.incrementAndGet();
+                healthChanges.notifyAll();
+            }
+        });
+        AdmissionController controller = AdmissionController.builder(config, time, time).journal(journal).build();
         out.println("READY " + controller.view().leases().size());
         out.flush();
         List<String> services = List.of("frigate", "jellyfin", "immich", "ollama");
@@ -44,6 +51,7 @@ public final class CrashChild {
             Thread worker = new Thread(() -> {
                 SplittableRandom random = new SplittableRandom(seed * 31 + thread);
                 for (int i = 0; ; i++) {
+                    long changesSeen = healthChanges.get();
                     AdmissionRequest r = AdmissionRequest.of(services.get(random.nextInt(services.size())))
                             .withBytes(random.nextLong(1, 64) * Homelab.MIB)
                             .withHolder("crash-" + seed + "-" + thread + "-" + i);
@@ -60,7 +68,7 @@ public final class CrashChild {
                     }
                     if (d instanceof Decision.Denied no && no.reason() == Decision.Reason.JOURNAL_UNAVAILABLE) {
                         print(out, "D");
-                        pause();
+                        awaitChange(healthChanges, changesSeen);
                         continue;
                     }
                     if (!(d instanceof Decision.Admitted a)) {
@@ -87,12 +95,20 @@ public final class CrashChild {
         Thread.currentThread().join();
     }
 
-    /** Refused at once while the disk is full: no need to spin. */
-    private static void pause() {
-        try {
-            Thread.sleep(2);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /**
+     * Refused at once while the disk is full: asks again when the journal's health changes (each
+     * failed retry, and the one that succeeds) instead of spinning.
+     */
+    private static void awaitChange(AtomicLong healthChanges, long seen) {
+        synchronized (healthChanges) {
+            while (healthChanges.get() == seen) {
+                try {
+                    healthChanges.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 

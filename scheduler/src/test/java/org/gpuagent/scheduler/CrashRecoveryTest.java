@@ -7,19 +7,22 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.gpuagent.scheduler.journal.FileJournal;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,12 +49,8 @@ class CrashRecoveryTest {
         final Set<LeaseId> rolledBack = new HashSet<>();
         int refused;
 
-        /** Reads a killed child's output (its last line may be cut). */
-        void read(Path stdout) throws IOException {
-            List<String> lines = Files.readAllLines(stdout, StandardCharsets.UTF_8);
-            if (!lines.isEmpty() && !Files.readString(stdout).endsWith("\n")) {
-                lines = lines.subList(0, lines.size() - 1);
-            }
+        /** Reads a killed child's complete output lines. */
+        void read(List<String> lines) {
             assertTrue(lines.get(0).startsWith("READY "), lines.get(0));
             for (String line : lines.subList(1, lines.size())) {
                 String[] f = line.split(" ");
@@ -69,9 +68,9 @@ class CrashRecoveryTest {
 
         /** Replays the journal in {@code state} and checks it against what was acknowledged. */
         void check(Path state) throws IOException {
-            VirtualTime time = new VirtualTime(Homelab.START);
+            ManualTime time = new ManualTime(Homelab.START);
             try (AdmissionController c = AdmissionController.builder(
-                    new SchedulerConfig(1L << 40, OptionalLong.of(0), Homelab.SERVICES), time, time)
+                    new SchedulerConfig(1L << 40, Headroom.fixed(0), Homelab.SERVICES), time, time)
                     .journal(FileJournal.open(state, time)).build()) {
                 LedgerView v = c.view();
                 Map<LeaseId, Long> recovered = new HashMap<>();
@@ -106,39 +105,73 @@ class CrashRecoveryTest {
         }
     }
 
-    /** A child admitting under load; its output goes to a file, so what it wrote before SIGKILL is all there. */
+    /**
+     * A child admitting under load. A thread reads its output pipe to the end (what it wrote before
+     * SIGKILL is still in the pipe) and wakes whoever waits for its lines: no polling.
+     */
     private final class Child {
         final Process process;
-        final Path stdout;
         final Path stderr;
+        private final Thread reader;
+        /** Complete lines (an unfinished last one is dropped), and how many begin with each word. */
+        private final List<String> lines = new ArrayList<>();
+        private final Map<String, Integer> counts = new HashMap<>();
+        private boolean ended;
 
         Child(Path state, int round) throws IOException {
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-            stdout = dir.resolve("child-" + round + ".out");
             stderr = dir.resolve("child-" + round + ".err");
             process = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
                     CrashChild.class.getName(), state.toString(), "16", Integer.toString(round))
-                    .redirectError(stderr.toFile()).redirectOutput(stdout.toFile()).start();
+                    .redirectError(stderr.toFile()).start();
+            reader = new Thread(this::readOutput, "crash-child-" + round + "-output");
+            reader.setDaemon(true);
+            reader.start();
         }
 
-        int count(String prefix) throws IOException {
-            int n = 0;
-            for (String line : Files.readAllLines(stdout, StandardCharsets.UTF_8)) {
-                if (line.startsWith(prefix)) {
-                    n++;
+        private void readOutput() {
+            StringBuilder line = new StringBuilder();
+            char[] buf = new char[8192];
+            try (Reader in = new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    for (int i = 0; i < n; i++) {
+                        if (buf[i] != '\n') {
+                            line.append(buf[i]);
+                        } else {
+                            add(line.toString());
+                            line.setLength(0);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // the pipe broke with the child: what was read is what it wrote
+            } finally {
+                synchronized (this) {
+                    ended = true;
+                    notifyAll();
                 }
             }
-            return n;
         }
 
-        /** Waits until the child printed {@code n} lines starting with {@code prefix} (polling its file). */
-        void awaitLines(String prefix, int n) throws Exception {
-            int seen = 0;
-            for (int polls = 0; polls < 6000 && seen < n && process.isAlive(); polls++) {
-                Thread.sleep(20);
-                seen = count(prefix);
+        private synchronized void add(String l) {
+            lines.add(l);
+            counts.merge(l.split(" ", 2)[0], 1, Integer::sum);
+            notifyAll();
+        }
+
+        /** How many lines begin with {@code word}. */
+        synchronized int count(String word) {
+            return counts.getOrDefault(word, 0);
+        }
+
+        /** Waits (at most 2 minutes) until the child printed {@code n} lines beginning with {@code word}. */
+        synchronized void awaitLines(String word, int n) throws Exception {
+            long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+            for (long left; count(word) < n && !ended && (left = end - System.nanoTime()) > 0; ) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
             }
-            assertTrue(seen >= n, "the child printed only " + seen + " '" + prefix + "' lines of " + n + "; stderr: "
+            int seen = count(word);
+            assertTrue(seen >= n, "the child printed only " + seen + " '" + word + "' lines of " + n + "; stderr: "
                     + Files.readString(stderr));
         }
 
@@ -146,7 +179,13 @@ class CrashRecoveryTest {
             process.destroyForcibly();
             assertTrue(process.waitFor(60, TimeUnit.SECONDS), "child did not die");
             assertEquals(137, process.exitValue(), "killed by SIGKILL");
-            into.read(stdout);
+            reader.join(TimeUnit.SECONDS.toMillis(60));
+            assertFalse(reader.isAlive(), "the child's output did not end");
+            List<String> all;
+            synchronized (this) {
+                all = List.copyOf(lines);
+            }
+            into.read(all);
         }
     }
 
@@ -156,7 +195,7 @@ class CrashRecoveryTest {
         Path state = dir.resolve("state");
         for (int round = 1; round <= 2; round++) {
             Child child = new Child(state, round);
-            child.awaitLines("A ", ACKS_BEFORE_KILL);
+            child.awaitLines("A", ACKS_BEFORE_KILL);
             child.kill(o);
         }
         assertTrue(o.acknowledged.size() >= 2 * ACKS_BEFORE_KILL, "acknowledged " + o.acknowledged.size());
@@ -177,13 +216,13 @@ class CrashRecoveryTest {
             Outcomes o = new Outcomes();
             Path state = disk.resolve("state");
             Child child = new Child(state, 1);
-            child.awaitLines("A ", 300);
+            child.awaitLines("A", 300);
             Path filler = disk.resolve("filler");
             fill(filler);
             child.awaitLines("D", 50);
-            int acksWhileFull = child.count("A ");
+            int acksWhileFull = child.count("A");
             Files.delete(filler);
-            child.awaitLines("A ", acksWhileFull + 300);
+            child.awaitLines("A", acksWhileFull + 300);
             child.kill(o);
             assertTrue(o.refused >= 50, "refused while full: " + o.refused);
             o.check(state);

@@ -6,7 +6,6 @@ import static org.gpuagent.scheduler.Homelab.now;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 /** The sentences people read, word for word. Clock 12:00:00 UTC. */
@@ -71,8 +70,8 @@ class DecisionSentenceTest {
 
     @Test
     void exceedsBudgetWithDefaultHeadroom() {
-        Homelab.Rig rig = Homelab.rig(new SchedulerConfig(4 * GIB, OptionalLong.empty(), Homelab.SERVICES));
-        assertEquals("ollama asks for 5 GiB but the whole budget is 3.8 GiB (4 GiB device minus 205 MiB headroom); it"
+        Homelab.Rig rig = Homelab.rig(new SchedulerConfig(4 * GIB, Headroom.auto(), Homelab.SERVICES));
+        assertEquals("ollama asks for 5 GiB but the whole budget is 3.8 GiB (4 GiB device minus 204.8 MiB headroom); it"
                 + " can never fit", now(rig.ask("ollama", 5 * GIB).outcome()).sentence());
     }
 

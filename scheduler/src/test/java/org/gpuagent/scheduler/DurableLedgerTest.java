@@ -21,6 +21,7 @@ import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalRecord;
 import org.gpuagent.scheduler.journal.RecoveredLedger;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +30,7 @@ class DurableLedgerTest {
     @TempDir
     Path dir;
 
-    private final VirtualTime time = new VirtualTime(Homelab.START);
+    private final ManualTime time = new ManualTime(Homelab.START);
 
     private AdmissionController open(FileJournal.Options options) throws IOException {
         return AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)

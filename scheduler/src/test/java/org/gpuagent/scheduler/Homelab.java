@@ -6,9 +6,9 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * The four services of the architecture on a card with round numbers: 4 GiB, no headroom unless a
@@ -37,7 +37,7 @@ final class Homelab {
     }
 
     static SchedulerConfig config(long totalBytes, long headroomBytes) {
-        return new SchedulerConfig(totalBytes, OptionalLong.of(headroomBytes), SERVICES);
+        return new SchedulerConfig(totalBytes, Headroom.fixed(headroomBytes), SERVICES);
     }
 
     /** A controller on a 4 GiB card without headroom, in virtual time, journal-less. */
@@ -51,7 +51,7 @@ final class Homelab {
 
     /** A controller plus its clock, an evictor that records orders, and an event log. */
     static final class Rig {
-        final VirtualTime time = new VirtualTime(START);
+        final ManualTime time = new ManualTime(START);
         final List<Evictor.Order> evictions = Collections.synchronizedList(new ArrayList<>());
         final List<LedgerEvent> events = Collections.synchronizedList(new ArrayList<>());
         final AdmissionController controller;

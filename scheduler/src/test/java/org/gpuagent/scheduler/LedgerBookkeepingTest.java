@@ -18,6 +18,7 @@ import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalRecord;
 import org.gpuagent.scheduler.journal.LogCapture;
 import org.gpuagent.scheduler.journal.RecoveredLedger;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,6 +45,18 @@ class LedgerBookkeepingTest {
      * Two rounds of preemption of ollama's holderless leases (a unit that lives on between rounds, so
      * what it counted in the first must be gone in the second).
      */
+    /** The view says when the ledger last took in an observation: none before the first. */
+    @Test
+    void theViewSaysWhenTheLedgerLastObserved() {
+        Homelab.Rig rig = Homelab.rig();
+        assertEquals(Optional.empty(), rig.view().observedAt());
+        rig.time.advance(Duration.ofSeconds(3));
+        Observation o = rig.observation().build();
+        rig.observe(o);
+        assertEquals(Optional.of(Homelab.START.plusSeconds(3)), rig.view().observedAt());
+        assertEquals(o.takenAt(), rig.view().observedAt().orElseThrow());
+    }
+
     @Test
     void perServiceCountsFollowEveryLeaseThroughItsStates() {
         Homelab.Rig rig = Homelab.rig();
@@ -170,7 +183,7 @@ class LedgerBookkeepingTest {
     /** The Timers contract allows early firing: a request is never denied before its deadline. */
     @Test
     void aTimerThatFiresEarlyDoesNotEndAWaitEarly() {
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         Timers early = (at, action) -> time.schedule(at.minus(Duration.between(time.instant(), at).dividedBy(2)),
                 action);
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, early)
@@ -204,7 +217,7 @@ class LedgerBookkeepingTest {
 
     @Test
     void aFailedOrUnstartableActuatorIsLoggedAndTheLeaseStaysEvicting() {
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         List<Evictor.Order> orders = new ArrayList<>();
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
                 .zone(ZoneOffset.UTC)
@@ -274,7 +287,7 @@ class LedgerBookkeepingTest {
         Instant t = Homelab.START;
         Lease evicting = new Lease(new LeaseId(1), "ollama", 2 * GIB, Optional.of("o"), List.of(), t,
                 LeaseState.EVICTING, Optional.of(t));
-        VirtualTime time = new VirtualTime(t.plusSeconds(5));
+        ManualTime time = new ManualTime(t.plusSeconds(5));
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
                 .zone(ZoneOffset.UTC).journal(holding(List.of(evicting))).build();
         LedgerView.ServiceUsage u = c.view().service("ollama").orElseThrow();
@@ -292,7 +305,7 @@ class LedgerBookkeepingTest {
 
     @Test
     void aRequestThatBreaksTheLedgerFailsAloneAndTheLedgerCarriesOn() {
-        VirtualTime time = new VirtualTime(Homelab.START);
+        ManualTime time = new ManualTime(Homelab.START);
         boolean[] broken = {true};
         Journal flaky = new Journal() {
             private final Journal none = Journal.none();
@@ -352,7 +365,7 @@ class LedgerBookkeepingTest {
         List<Lease> fits = List.of(Lease.active(new LeaseId(1), "ollama", 4 * GIB, Optional.empty(), List.of(), t));
         List<Lease> over = List.of(Lease.active(new LeaseId(1), "ollama", 4 * GIB, Optional.empty(), List.of(), t),
                 Lease.active(new LeaseId(2), "gone", 512 * MIB, Optional.of("x"), List.of(), t));
-        VirtualTime time = new VirtualTime(t);
+        ManualTime time = new ManualTime(t);
         try (LogCapture log = new LogCapture(VramLedger.class)) {
             AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time).journal(holding(fits)).build();
             assertEquals(List.of(), log.lines(), "exactly the budget is not beyond it");

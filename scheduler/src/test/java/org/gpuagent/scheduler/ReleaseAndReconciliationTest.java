@@ -154,7 +154,7 @@ class ReleaseAndReconciliationTest {
         LedgerEvent.OverUse e = rig.eventsOf(LedgerEvent.OverUse.class).get(0);
         assertEquals("ollama", e.service());
         assertEquals(Optional.empty(), e.holder());
-        assertEquals("ollama uses 1 GiB but leased 0 bytes, more than its 64 MiB tolerance", e.sentence());
+        assertEquals("ollama uses 1 GiB but leased 0 B, more than its 64 MiB tolerance", e.sentence());
     }
 
     @Test

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,9 +29,9 @@ class SchedulerConfigTest {
     void budgetIsTotalMinusHeadroom(long totalMib, long headroomMib, long headroom, long budget) {
         long total = totalMib * Homelab.MIB;
         SchedulerConfig c = new SchedulerConfig(total,
-                headroomMib < 0 ? OptionalLong.empty() : OptionalLong.of(headroomMib * Homelab.MIB), Homelab.SERVICES);
-        assertEquals(headroom, c.headroomFor(total));
-        assertEquals(budget, c.budgetFor(total));
+                headroomMib < 0 ? Headroom.auto() : Headroom.fixed(headroomMib * Homelab.MIB), Homelab.SERVICES);
+        assertEquals(headroom, c.budgetOn(total).headroomBytes());
+        assertEquals(budget, c.budgetOn(total).bytes());
     }
 
     static Stream<Arguments> badConfigurations() {
@@ -46,11 +45,11 @@ class SchedulerConfigTest {
                 Arguments.of("negative grace", (Supplier<Object>) () -> Service.of("x", PriorityClass.BATCH, 1, true)
                         .withReconciliationGrace(Duration.ofSeconds(-1)), "must not be negative"),
                 Arguments.of("duplicate service", (Supplier<Object>) () -> new SchedulerConfig(Homelab.GIB,
-                        OptionalLong.empty(), List.of(Homelab.OLLAMA, Homelab.OLLAMA)), "configured twice"),
+                        Headroom.auto(), List.of(Homelab.OLLAMA, Homelab.OLLAMA)), "configured twice"),
                 Arguments.of("headroom eats the card", (Supplier<Object>) () -> new SchedulerConfig(Homelab.GIB,
-                        OptionalLong.of(Homelab.GIB), Homelab.SERVICES), "leaves no budget"),
+                        Headroom.fixed(Homelab.GIB), Homelab.SERVICES), "leaves no budget"),
                 Arguments.of("default headroom eats a tiny card", (Supplier<Object>) () -> new SchedulerConfig(
-                        100 * Homelab.MIB, OptionalLong.empty(), Homelab.SERVICES), "leaves no budget"),
+                        100 * Homelab.MIB, Headroom.auto(), Homelab.SERVICES), "leaves no budget"),
                 Arguments.of("zero request", (Supplier<Object>) () -> AdmissionRequest.of("ollama").withBytes(0),
                         "requested size must be positive"),
                 Arguments.of("negative wait", (Supplier<Object>) () -> AdmissionRequest.of("ollama")

@@ -22,6 +22,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.gpuagent.scheduler.journal.LogCapture;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -82,7 +83,7 @@ class SchedulerValuesTest {
     @Test
     void configurationsAndServicesRefuseWhatCannotWork() {
         assertEquals("device total must be positive, got 0", assertThrows(IllegalArgumentException.class,
-                () -> new SchedulerConfig(0, OptionalLong.empty(), List.of())).getMessage());
+                () -> new SchedulerConfig(0, Headroom.auto(), List.of())).getMessage());
         SchedulerConfig c = Homelab.config(4 * GIB, 0);
         assertEquals(Optional.of(Homelab.OLLAMA), c.service("ollama"));
         assertEquals(Optional.empty(), c.service("nope"));
@@ -133,7 +134,7 @@ class SchedulerValuesTest {
     void scheduledTimersComputeTheDelayFromTheInjectedClock() {
         RecordingExecutor executor = new RecordingExecutor();
         try {
-            VirtualTime time = new VirtualTime(START);
+            ManualTime time = new ManualTime(START);
             Timers timers = new ScheduledExecutorTimers(executor, time);
             timers.schedule(START.plusSeconds(3), () -> { }).cancel();
             timers.schedule(START.minusSeconds(3), () -> { }).cancel();
@@ -149,7 +150,7 @@ class SchedulerValuesTest {
     void theBuilderTakesItsExecutorsAndRefusesABatchOfNone() {
         List<Runnable> completions = new ArrayList<>();
         Executor completing = completions::add;
-        VirtualTime time = new VirtualTime(START);
+        ManualTime time = new ManualTime(START);
         AdmissionController.Builder b = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time);
         assertThrows(IllegalArgumentException.class, () -> b.overflowExecutor(Runnable::run, 0));
         AdmissionController c = b.completionExecutor(completing).overflowExecutor(Runnable::run, 1).build();
@@ -162,7 +163,7 @@ class SchedulerValuesTest {
 
     @Test
     void aListenerOrACompletionThatFailsIsLoggedAndChangesNothing() {
-        VirtualTime time = new VirtualTime(START);
+        ManualTime time = new ManualTime(START);
         AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
                 .completionExecutor(r -> {
                     throw new IllegalStateException("executor gone");

@@ -50,7 +50,7 @@ class SentencesTest {
     void theSentencesOfRefusalsAndEvents() {
         Sentences say = new Sentences(ZoneOffset.UTC);
         Instant now = Homelab.START;
-        assertEquals("frigate needs 1 GiB, 0 bytes is free; evicted ollama lease 1 (1 GiB) are giving memory back;"
+        assertEquals("frigate needs 1 GiB, 0 B is free; evicted ollama lease 1 (1 GiB) are giving memory back;"
                 + " waiting until 12:00:30", say.comingBack("frigate", GIB, -5, List.of(lease(1, GIB, null)),
                 now.plusSeconds(30), now));
         assertEquals("immich's request for 1 GiB was cancelled after waiting 2.5 s",

@@ -17,8 +17,8 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import org.gpuagent.agent.attribution.HolderNames;
-import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.scheduler.AdmissionRequest;
+import org.gpuagent.scheduler.ByteSize;
 
 /**
  * Reads a {@code POST /v1/leases} body:

@@ -5,10 +5,10 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.gpuagent.agent.config.AgentConfig;
-import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.config.ConfigException;
 import org.gpuagent.agent.config.ConfigLoader;
 import org.gpuagent.agent.config.ConfigProblem;
+import org.gpuagent.scheduler.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

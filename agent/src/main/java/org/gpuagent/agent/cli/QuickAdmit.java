@@ -9,8 +9,8 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.config.Durations;
+import org.gpuagent.scheduler.ByteSize;
 
 /**
  * {@code gpu-agent admit} without building the picocli model: an {@code ExecStartPre} or a

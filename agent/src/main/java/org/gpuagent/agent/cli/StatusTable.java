@@ -7,7 +7,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.gpuagent.agent.config.ByteSize;
+import org.gpuagent.scheduler.ByteSize;
 
 /** {@code gpu-agent status} for people: the {@code /v1/status} JSON as a few aligned tables. */
 final class StatusTable {

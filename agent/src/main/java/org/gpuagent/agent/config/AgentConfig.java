@@ -6,6 +6,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.agent.notify.SinkConfig;
+import org.gpuagent.scheduler.Budget;
+import org.gpuagent.scheduler.Headroom;
+import org.gpuagent.scheduler.Misfit;
+import org.gpuagent.scheduler.SchedulerConfig;
+import org.gpuagent.scheduler.Service;
 
 /**
  * The validated configuration. Built only by {@link ConfigLoader}, which reports every problem
@@ -74,6 +79,32 @@ public record AgentConfig(
 
     /** The VRAM budget for a device of {@code totalBytes}. */
     public long budgetFor(long totalBytes) {
-        return totalBytes - headroom.bytesFor(totalBytes);
+        return Budget.on(totalBytes, headroom).bytes();
+    }
+
+    /**
+     * The ledger's configuration on a device of {@code totalBytes}, once it passes the fit check
+     * that {@code check-config} runs against {@code device-memory} ({@link Misfit#of}).
+     *
+     * @throws ConfigException every misfit, by its YAML path, without a line (the device is the
+     *                         problem, not a place in the file)
+     */
+    public SchedulerConfig schedulerConfig(long totalBytes) throws ConfigException {
+        List<Service> scheduled = services.stream().map(ServiceConfig::service).toList();
+        List<Misfit> misfits = Misfit.of(totalBytes, headroom, scheduled);
+        if (!misfits.isEmpty()) {
+            throw new ConfigException(misfits.stream()
+                    .map(m -> new ConfigProblem("this GPU", 0, pathOf(m), m.sentence())).toList());
+        }
+        return new SchedulerConfig(totalBytes, headroom, scheduled);
+    }
+
+    /** Where in the configuration a misfit is: the key to change. */
+    static String pathOf(Misfit misfit) {
+        return switch (misfit.kind()) {
+            case NO_BUDGET -> "headroom";
+            case REQUEST_EXCEEDS_BUDGET -> "services." + misfit.service().orElseThrow() + ".request";
+            case CRITICAL_EXCEED_BUDGET -> "services";
+        };
     }
 }

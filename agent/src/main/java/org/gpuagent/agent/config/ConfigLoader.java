@@ -2,8 +2,6 @@ package org.gpuagent.agent.config;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
@@ -15,20 +13,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
-import java.util.regex.Pattern;
-import org.gpuagent.agent.config.ServiceConfig.FailMode;
-import org.gpuagent.agent.config.ServiceConfig.Match;
-import org.gpuagent.agent.config.ServiceConfig.Preemption;
-import org.gpuagent.agent.config.ServiceConfig.Priority;
 import org.gpuagent.agent.notify.NotificationEvent;
-import org.gpuagent.agent.notify.SinkConfig;
+import org.gpuagent.scheduler.ByteSize;
+import org.gpuagent.scheduler.Headroom;
+import org.gpuagent.scheduler.Misfit;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.api.lowlevel.Parse;
@@ -60,7 +52,6 @@ public final class ConfigLoader {
     /** Notification event names ({@link NotificationEvent}), as logs and the JSON payload call them. */
     public static final List<String> EVENT_NAMES = NotificationEvent.labels();
 
-    private static final Pattern SERVICE_NAME = Pattern.compile("^[a-z0-9][a-z0-9_-]{0,62}$");
     private static final long MAX_YAML_BYTES = 1 << 20;
     /** Deepest nesting read; the configuration's own structure is four levels deep. */
     static final int MAX_DEPTH = 64;
@@ -239,217 +230,59 @@ public final class ConfigLoader {
         }
         e.finish();
 
-        OptionalLong budget = OptionalLong.empty();
-        if (deviceMemory.isPresent() && deviceMemory.getAsLong() > 0) {
-            long total = deviceMemory.getAsLong();
-            long reserve = headroom.bytesFor(total);
-            if (reserve >= total) {
-                top.problem(top.lineOf("headroom"), "headroom", "headroom " + ByteSize.format(reserve)
-                        + " leaves nothing of the device's " + ByteSize.format(total));
-            } else {
-                budget = OptionalLong.of(total - reserve);
-            }
-        }
-
-        List<ServiceConfig> services;
+        AgentConfig.Reconcile reconcile = new AgentConfig.Reconcile(grace, tolerance);
+        ServicesSection.Read services;
         if (top.has("services")) {
-            services = services(top.section("services"), budget, budgetText(deviceMemory, headroom));
+            services = ServicesSection.read(top.section("services"), reconcile);
         } else {
             top.node("services");
-            services = builtInServices(source, problems);
+            services = new ServicesSection.Read(ServicesSection.reconciled(builtInServices(source, problems), reconcile),
+                    top.lineOf("device-memory"), Map.of());
+        }
+        if (deviceMemory.isPresent() && deviceMemory.getAsLong() > 0) {
+            for (Misfit m : Misfit.of(deviceMemory.getAsLong(), headroom, services.scheduled())) {
+                int line = m.kind() == Misfit.Kind.NO_BUDGET ? top.lineOf("headroom") : services.lineOf(m);
+                top.problem(line, AgentConfig.pathOf(m), m.sentence());
+            }
         }
 
         AgentConfig.Notifications notifications = NotificationsSection.read(top.section("notifications"));
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
-                new AgentConfig.Listen(metrics, api), stateDir, new AgentConfig.Reconcile(grace, tolerance),
-                new AgentConfig.Exporter(pidLabels, containerStores), services, notifications, nvmlLibrary);
+                new AgentConfig.Listen(metrics, api), stateDir, reconcile,
+                new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary);
     }
 
     private static Headroom headroom(YamlSection top) {
         Optional<String> v = top.scalar("headroom");
         if (v.isEmpty() || v.get().strip().equalsIgnoreCase("auto")) {
-            return new Headroom.Auto();
+            return Headroom.auto();
         }
         String t = v.get().strip();
         if (t.endsWith("%")) {
+            double pct;
             try {
-                double pct = Double.parseDouble(t.substring(0, t.length() - 1).strip());
-                if (pct < 0 || pct >= 100) {
-                    top.problem(top.lineOf("headroom"), "headroom", t + " is outside 0-99%");
-                    return new Headroom.Auto();
-                }
-                return new Headroom.Percent(pct);
+                pct = Double.parseDouble(t.substring(0, t.length() - 1).strip());
             } catch (NumberFormatException e) {
                 top.problem(top.lineOf("headroom"), "headroom", "\"" + t + "\" is not a percentage");
-                return new Headroom.Auto();
+                return Headroom.auto();
+            }
+            try {
+                return Headroom.percent(pct);
+            } catch (IllegalArgumentException e) {
+                top.problem(top.lineOf("headroom"), "headroom", e.getMessage());
+                return Headroom.auto();
             }
         }
         if (t.equals("0")) {
-            return new Headroom.Fixed(0);
+            return Headroom.fixed(0);
         }
         try {
-            return new Headroom.Fixed(ByteSize.parse(t));
+            return Headroom.fixed(ByteSize.parse(t));
         } catch (IllegalArgumentException e) {
             top.problem(top.lineOf("headroom"), "headroom", e.getMessage() + "; or write auto or a percentage like 5%");
-            return new Headroom.Auto();
+            return Headroom.auto();
         }
-    }
-
-    private static String budgetText(OptionalLong deviceMemory, Headroom headroom) {
-        if (deviceMemory.isEmpty()) {
-            return "";
-        }
-        long total = deviceMemory.getAsLong();
-        return "the budget of " + ByteSize.format(total - headroom.bytesFor(total)) + " (" + ByteSize.format(total)
-                + " minus " + ByteSize.format(headroom.bytesFor(total)) + " headroom)";
-    }
-
-    private static List<ServiceConfig> services(YamlSection services, OptionalLong budget, String budgetText) {
-        List<ServiceConfig> out = new ArrayList<>();
-        // unit as systemd spells it -> the service that lists it first: a process in a unit
-        // listed twice would be attributed to whichever service comes first, silently.
-        Map<String, String> unitOwners = new HashMap<>();
-        long criticalSum = 0;
-        for (String name : services.keys()) {
-            YamlSection s = services.section(name);
-            String path = s.path();
-            if (!SERVICE_NAME.matcher(name).matches()) {
-                s.problem(services.lineOf(name), path, "service names are lower-case letters, digits, '-' and '_' (at most 63)");
-            }
-            Priority priority = Priority.BATCH;
-            Optional<String> p = s.scalar("priority");
-            if (p.isEmpty()) {
-                s.problem(s.line(), path + ".priority", "missing (critical, interactive, batch or opportunistic)");
-            } else {
-                try {
-                    priority = Priority.valueOf(p.get().strip().toUpperCase(Locale.ROOT));
-                } catch (IllegalArgumentException e) {
-                    s.problem(s.lineOf("priority"), path + ".priority", "\"" + p.get() + "\" is not critical, interactive, batch or opportunistic");
-                }
-            }
-            long request = 0;
-            if (!s.has("request")) {
-                s.problem(s.line(), path + ".request", "missing: the VRAM this service asks for by default, including its CUDA context (e.g. 1GiB)");
-            } else {
-                request = s.size("request", 0);
-            }
-            FailMode failMode = FailMode.CLOSED;
-            Optional<String> fm = s.scalar("fail-mode");
-            if (fm.isPresent()) {
-                try {
-                    failMode = FailMode.valueOf(fm.get().strip().toUpperCase(Locale.ROOT));
-                } catch (IllegalArgumentException e) {
-                    s.problem(s.lineOf("fail-mode"), path + ".fail-mode", "\"" + fm.get() + "\" is not open or closed");
-                }
-            }
-            YamlSection m = s.section("match");
-            Match match = new Match(m.strings("units"), m.strings("containers"));
-            for (String unit : match.units()) {
-                Optional<String> canonical = UnitNames.canonical(unit);
-                if (canonical.isEmpty()) {
-                    m.problem(m.lineOf("units"), path + ".match.units", UnitNames.problem(unit));
-                    continue;
-                }
-                String owner = unitOwners.putIfAbsent(canonical.get(), name);
-                if (owner != null && !owner.equals(name)) {
-                    m.problem(m.lineOf("units"), path + ".match.units", canonical.get()
-                            + " is already listed under services." + owner + ".match.units: a process in it "
-                            + "would count for " + owner + " only; list each unit under one service");
-                }
-            }
-            for (String container : match.containers()) {
-                if (!ContainerNames.valid(container)) {
-                    m.problem(m.lineOf("containers"), path + ".match.containers", ContainerNames.problem(container));
-                }
-            }
-            m.finish();
-            Preemption preemption = preemption(s, path, priority, match);
-            Duration deadline = s.duration("eviction-deadline", Duration.ofSeconds(30));
-            s.finish();
-            if (budget.isPresent() && request > budget.getAsLong()) {
-                s.problem(s.lineOf("request"), path + ".request", ByteSize.format(request) + " alone exceeds "
-                        + budgetText + ": it could never be admitted");
-            }
-            if (priority == Priority.CRITICAL) {
-                criticalSum += request;
-            }
-            out.add(new ServiceConfig(name, priority, request, failMode, match, preemption, deadline));
-        }
-        if (budget.isPresent() && criticalSum > budget.getAsLong()) {
-            services.problem(services.line(), "services", "critical services together request "
-                    + ByteSize.format(criticalSum) + ", more than " + budgetText
-                    + "; critical leases are never preempted, so they cannot all run");
-        }
-        return out;
-    }
-
-    private static Preemption preemption(YamlSection s, String path, Priority priority, Match match) {
-        if (!s.has("preemption")) {
-            s.node("preemption");
-            return Preemption.none();
-        }
-        String actionText;
-        Optional<String> target;
-        YamlSection p = null;
-        Optional<String> scalar = s.node("preemption").filter(n -> n instanceof org.snakeyaml.engine.v2.nodes.ScalarNode)
-                .map(n -> ((org.snakeyaml.engine.v2.nodes.ScalarNode) n).getValue());
-        if (scalar.isPresent()) {
-            actionText = scalar.get().strip();
-            target = Optional.empty();
-        } else {
-            p = s.section("preemption");
-            actionText = p.string("action", "");
-            target = p.scalar("url").or(() -> Optional.empty());
-        }
-        Optional<Preemption.Action> action = Preemption.Action.fromLabel(actionText);
-        int line = p == null ? s.lineOf("preemption") : p.lineOf("action");
-        if (action.isEmpty()) {
-            s.problem(line, path + ".preemption", "\"" + actionText + "\" is not one of none, ollama-unload, restart-unit, stop-unit, stop-container");
-            if (p != null) {
-                p.scalar("unit");
-                p.scalar("container");
-                p.finish();
-            }
-            return Preemption.none();
-        }
-        Preemption.Action a = action.get();
-        if (p != null) {
-            Optional<String> unit = p.scalar("unit");
-            Optional<String> container = p.scalar("container");
-            target = switch (a) {
-                case OLLAMA_UNLOAD -> target.or(() -> Optional.of(DEFAULT_OLLAMA_URL));
-                case RESTART_UNIT, STOP_UNIT -> unit;
-                case STOP_CONTAINER -> container;
-                case NONE -> Optional.empty();
-            };
-            p.finish();
-        }
-        if (target.isEmpty()) {
-            target = switch (a) {
-                case OLLAMA_UNLOAD -> Optional.of(DEFAULT_OLLAMA_URL);
-                case RESTART_UNIT, STOP_UNIT -> match.units().stream().findFirst();
-                case STOP_CONTAINER -> match.containers().stream().findFirst();
-                case NONE -> Optional.empty();
-            };
-            if (target.isEmpty() && a != Preemption.Action.NONE) {
-                s.problem(line, path + ".preemption", a.label() + " needs a "
-                        + (a == Preemption.Action.STOP_CONTAINER ? "container" : "unit")
-                        + " (set preemption." + (a == Preemption.Action.STOP_CONTAINER ? "container" : "unit")
-                        + " or a match rule)");
-            }
-        }
-        if (target.isPresent() && (a == Preemption.Action.RESTART_UNIT || a == Preemption.Action.STOP_UNIT)
-                && UnitNames.canonical(target.get()).isEmpty()) {
-            s.problem(line, path + ".preemption.unit", UnitNames.problem(target.get()));
-        }
-        if (target.isPresent() && a == Preemption.Action.STOP_CONTAINER && !ContainerNames.valid(target.get())) {
-            s.problem(line, path + ".preemption.container", ContainerNames.problem(target.get()));
-        }
-        if (priority == Priority.CRITICAL && a != Preemption.Action.NONE) {
-            s.problem(line, path + ".preemption", "critical services are never preempted; remove the preemption action");
-        }
-        return new Preemption(a, target);
     }
 
     private static List<ServiceConfig> builtInServices(String source, List<ConfigProblem> problems) {

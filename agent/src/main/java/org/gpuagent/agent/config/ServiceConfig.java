@@ -2,31 +2,49 @@ package org.gpuagent.agent.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.Service;
 
 /**
- * One GPU service as configured.
+ * One GPU service as configured: the scheduler's {@link Service} (what the ledger arbitrates) and
+ * what only the agent needs (the hook's fail mode, attribution rules, the preemption actuator).
  *
- * @param requestBytes  the default request, including the CUDA context the service's processes cost
- * @param failMode      what the admission hook does when the agent cannot be reached
- * @param evictionDeadline how long a victim's memory may take to come back before the waiting
- *                      request is denied
+ * @param service    name, priority class, default request, preemptibility, eviction deadline, and
+ *                   the {@code reconcile} settings, as the ledger uses them
+ * @param failMode   what the admission hook does when the agent cannot be reached
+ * @param preemption what the agent does to a victim; preemptible exactly when {@code service} is
  */
-public record ServiceConfig(
-        String name,
-        Priority priority,
-        long requestBytes,
-        FailMode failMode,
-        Match match,
-        Preemption preemption,
-        Duration evictionDeadline) {
+public record ServiceConfig(Service service, FailMode failMode, Match match, Preemption preemption) {
 
-    public enum Priority {
-        CRITICAL, INTERACTIVE, BATCH, OPPORTUNISTIC;
-
-        public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+    public ServiceConfig {
+        Objects.requireNonNull(service, "service");
+        Objects.requireNonNull(failMode, "failMode");
+        Objects.requireNonNull(match, "match");
+        Objects.requireNonNull(preemption, "preemption");
+        if (service.preemptible() != preemption.preemptible()) {
+            throw new IllegalArgumentException("service " + service.name() + ": preemption " + preemption.action().label()
+                    + " does not match preemptible=" + service.preemptible());
         }
+    }
+
+    public String name() {
+        return service.name();
+    }
+
+    public PriorityClass priority() {
+        return service.priority();
+    }
+
+    /** The default request, including the CUDA context the service's processes cost. */
+    public long requestBytes() {
+        return service.defaultRequestBytes();
+    }
+
+    /** How long a victim's memory may take to come back before the waiting request is denied. */
+    public Duration evictionDeadline() {
+        return service.evictionDeadline();
     }
 
     public enum FailMode {

@@ -33,7 +33,6 @@ import org.gpuagent.agent.attribution.HolderLiveness;
 import org.gpuagent.agent.attribution.LeasePidAttributor;
 import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.agent.config.AgentConfig;
-import org.gpuagent.agent.config.ByteSize;
 import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
@@ -44,6 +43,7 @@ import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
 import org.gpuagent.nvml.sampler.SamplerConfig;
 import org.gpuagent.scheduler.AdmissionController;
+import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.ScheduledExecutorTimers;
@@ -304,7 +304,7 @@ public final class Daemon implements AutoCloseable {
 
     private Map<String, PriorityClass> priorities() {
         Map<String, PriorityClass> m = new LinkedHashMap<>();
-        config.services().forEach(sc -> m.put(sc.name(), PriorityClass.valueOf(sc.priority().name())));
+        config.services().forEach(sc -> m.put(sc.name(), sc.priority()));
         return m;
     }
 

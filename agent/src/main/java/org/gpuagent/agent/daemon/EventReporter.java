@@ -11,7 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.gpuagent.agent.FailOpenRecord;
-import org.gpuagent.agent.config.ByteSize;
+import org.gpuagent.agent.api.LeaseJson;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notification;
 import org.gpuagent.agent.notify.NotificationEvent;
@@ -21,6 +21,7 @@ import org.gpuagent.exporter.SchedulerMetrics;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.XidCount;
 import org.gpuagent.nvml.sampler.XidEvent;
+import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.LedgerEvent;
 import org.gpuagent.scheduler.LedgerListener;
 

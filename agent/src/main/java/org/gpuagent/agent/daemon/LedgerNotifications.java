@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.gpuagent.agent.api.LeaseJson;
-import org.gpuagent.agent.config.ByteSize;
+import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.agent.notify.Notification;
 import org.gpuagent.agent.notify.NotificationEvent;
 import org.gpuagent.agent.notify.Severity;

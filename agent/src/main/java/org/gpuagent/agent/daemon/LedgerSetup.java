@@ -3,21 +3,16 @@ package org.gpuagent.agent.daemon;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.InstantSource;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
+import java.util.stream.Collectors;
 import org.gpuagent.agent.config.AgentConfig;
-import org.gpuagent.agent.config.ByteSize;
-import org.gpuagent.agent.config.Headroom;
-import org.gpuagent.agent.config.ServiceConfig;
+import org.gpuagent.agent.config.ConfigException;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.nvml.MemoryInfo;
 import org.gpuagent.nvml.sampler.DeviceSnapshot;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
-import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.SchedulerConfig;
-import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.Timers;
 import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.journal.JournalCorruptedException;
@@ -56,41 +51,15 @@ final class LedgerSetup {
 
     /**
      * The ledger's configuration on a device of {@code total} bytes. Refuses services that could
-     * never be admitted on this GPU (check-config can only check against {@code device-memory}).
+     * never be admitted on this GPU: the fit check check-config runs against {@code device-memory}.
      */
     static SchedulerConfig schedulerConfig(AgentConfig config, long total) throws Daemon.StartupException {
-        Headroom h = config.headroom();
-        OptionalLong headroom = h instanceof Headroom.Auto ? OptionalLong.empty() : OptionalLong.of(h.bytesFor(total));
-        long budget = total - h.bytesFor(total);
-        List<String> problems = new ArrayList<>();
-        long critical = 0;
-        for (ServiceConfig sc : config.services()) {
-            if (sc.requestBytes() > budget) {
-                problems.add("services." + sc.name() + ".request: " + ByteSize.format(sc.requestBytes())
-                        + " alone exceeds this GPU's budget of " + ByteSize.format(Math.max(0, budget)));
-            }
-            if (sc.priority() == ServiceConfig.Priority.CRITICAL) {
-                critical += sc.requestBytes();
-            }
-        }
-        if (critical > budget) {
-            problems.add("services: critical services together request " + ByteSize.format(critical)
-                    + ", more than this GPU's budget of " + ByteSize.format(Math.max(0, budget)));
-        }
-        if (!problems.isEmpty()) {
-            throw new Daemon.StartupException("the configuration does not fit this GPU (" + ByteSize.format(total)
-                    + "): " + String.join("; ", problems));
-        }
-        List<Service> services = new ArrayList<>();
-        for (ServiceConfig sc : config.services()) {
-            services.add(new Service(sc.name(), PriorityClass.valueOf(sc.priority().name()), sc.requestBytes(),
-                    sc.preemption().preemptible(), sc.evictionDeadline(), config.reconcile().grace(),
-                    config.reconcile().overUseTolerance()));
-        }
         try {
-            return new SchedulerConfig(total, headroom, services);
-        } catch (IllegalArgumentException e) {
-            throw new Daemon.StartupException("the configuration does not fit this GPU: " + e.getMessage(), e);
+            return config.schedulerConfig(total);
+        } catch (ConfigException e) {
+            throw new Daemon.StartupException("the configuration does not fit this GPU (" + ByteSize.format(total)
+                    + "): " + e.problems().stream().map(p -> p.path() + ": " + p.message())
+                            .collect(Collectors.joining("; ")), e);
         }
     }
 

@@ -16,11 +16,11 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import org.gpuagent.scheduler.AdmissionController;
+import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.LeaseId;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.ScheduledExecutorTimers;
@@ -53,7 +53,7 @@ final class ApiRig implements AutoCloseable {
     final String token;
 
     ApiRig(Path dir, HttpListener.Limits limits, Semaphore waiting) throws IOException {
-        ledger = AdmissionController.builder(new SchedulerConfig(4 * GIB, OptionalLong.of(0), SERVICES),
+        ledger = AdmissionController.builder(new SchedulerConfig(4 * GIB, Headroom.fixed(0), SERVICES),
                 InstantSource.system(), new ScheduledExecutorTimers(timers, InstantSource.system())).build();
         ApiToken t = ApiToken.loadOrCreate(dir, new SecureRandom());
         token = t.value();

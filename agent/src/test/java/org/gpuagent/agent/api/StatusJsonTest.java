@@ -10,17 +10,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.OptionalLong;
+
 import org.gpuagent.agent.config.ConfigLoader;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
 import org.gpuagent.nvml.sampler.SamplerConfig;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
 import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.AdmissionRequest;
 import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.Timers;
@@ -38,7 +39,7 @@ class StatusJsonTest {
         GpuSnapshot sample;
         try (Sampler sampler = new Sampler(host, SamplerConfig.DEFAULTS, time, time.ticker());
              AdmissionController ledger = AdmissionController.builder(new SchedulerConfig(4096 * MIB,
-                     OptionalLong.empty(), List.of(Service.of("ollama", PriorityClass.OPPORTUNISTIC, 1024 * MIB, true))),
+                     Headroom.auto(), List.of(Service.of("ollama", PriorityClass.OPPORTUNISTIC, 1024 * MIB, true))),
                      time, never).build()) {
             sample = sampler.collectOnce();
             assertTrue(ledger.request(AdmissionRequest.of("ollama").withHolder("systemd:ollama.service")).outcome()

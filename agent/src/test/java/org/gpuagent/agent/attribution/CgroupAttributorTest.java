@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +19,8 @@ import org.gpuagent.exporter.WorkloadRef;
 import org.gpuagent.scheduler.Lease;
 import org.gpuagent.scheduler.LeaseId;
 import org.gpuagent.scheduler.LedgerView;
+import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.Service;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,8 +46,8 @@ class CgroupAttributorTest {
     }
 
     static ServiceConfig service(String name, List<String> units) {
-        return new ServiceConfig(name, ServiceConfig.Priority.BATCH, 512 * MIB, ServiceConfig.FailMode.CLOSED,
-                new ServiceConfig.Match(units, List.of(name)), ServiceConfig.Preemption.none(), Duration.ofSeconds(30));
+        return new ServiceConfig(Service.of(name, PriorityClass.BATCH, 512 * MIB, false), ServiceConfig.FailMode.CLOSED,
+                new ServiceConfig.Match(units, List.of(name)), ServiceConfig.Preemption.none());
     }
 
     static Lease lease(long id, String service, String holder, Long... pids) {

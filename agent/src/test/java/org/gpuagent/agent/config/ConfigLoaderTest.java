@@ -1,22 +1,24 @@
 package org.gpuagent.agent.config;
 
-import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.params.provider.ValueSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.gpuagent.agent.config.ServiceConfig.Preemption;
-import org.gpuagent.agent.config.ServiceConfig.Priority;
+import org.gpuagent.scheduler.ByteSize;
+import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.Service;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ConfigLoaderTest {
 
@@ -25,8 +27,8 @@ class ConfigLoaderTest {
         AgentConfig c = ConfigLoader.builtInDefault();
         assertEquals(List.of("frigate", "jellyfin", "immich", "ollama"),
                 c.services().stream().map(ServiceConfig::name).toList());
-        assertEquals(Priority.CRITICAL, c.service("frigate").orElseThrow().priority());
-        assertEquals(Priority.OPPORTUNISTIC, c.service("ollama").orElseThrow().priority());
+        assertEquals(PriorityClass.CRITICAL, c.service("frigate").orElseThrow().priority());
+        assertEquals(PriorityClass.OPPORTUNISTIC, c.service("ollama").orElseThrow().priority());
         assertEquals(Preemption.Action.OLLAMA_UNLOAD, c.service("ollama").orElseThrow().preemption().action());
         assertEquals(2560 * ByteSize.MIB, c.service("ollama").orElseThrow().requestBytes());
         long total = 4096 * ByteSize.MIB;
@@ -89,7 +91,7 @@ class ConfigLoaderTest {
         "bad listen address|listen:\\n  api: localhost|2|listen.api|no port",
         "same listener twice|listen:\\n  metrics: 127.0.0.1:9000\\n  api: 127.0.0.1:9000|3|listen.api|cannot share",
         "bad device|device: the-big-one|1|device|neither an NVML index",
-        "headroom too big|device-memory: 4GiB\\nheadroom: 5GiB|2|headroom|leaves nothing",
+        "headroom too big|device-memory: 4GiB\\nheadroom: 5GiB|2|headroom|leaves no budget",
         "bad webhook|notifications:\\n  webhooks:\\n    - url: ftp://x\\n      events: [boom]|3|notifications.webhooks[0].url|not an http(s) URL",
         "sampling too fast|sampling:\\n  interval: 10ms|2|sampling.interval|outside 100ms-5m",
         "bad service name|services:\\n  Big Service:\\n    priority: batch\\n    request: 1GiB|2|services.Big Service|lower-case",
@@ -108,6 +110,65 @@ class ConfigLoaderTest {
         String all = e.problems().stream().map(ConfigProblem::toString).collect(Collectors.joining("\n"));
         assertTrue(e.problems().stream().anyMatch(p -> p.line() == line && p.path().equals(path == null ? "" : path)
                 && p.message().contains(fragment)), () -> "wanted line " + line + " " + path + " ~ " + fragment + " in:\n" + all);
+    }
+
+    /** check-config (against device-memory) and run (against the GPU found) run the scheduler's one fit check. */
+    @Test
+    void checkConfigAndRunRefuseTheSameMisfits() throws Exception {
+        String services = """
+                services:
+                  f:
+                    priority: critical
+                    request: 3GiB
+                  g:
+                    priority: critical
+                    request: 1GiB
+                  o:
+                    priority: opportunistic
+                    request: 5GiB
+                    preemption: ollama-unload
+                """;
+        AgentConfig unchecked = ConfigLoader.parse(services, "t.yaml");
+        ConfigException atRun = assertThrows(ConfigException.class, () -> unchecked.schedulerConfig(4 * ByteSize.GIB));
+        ConfigException atCheck = assertThrows(ConfigException.class,
+                () -> ConfigLoader.parse("device-memory: 4GiB\n" + services, "t.yaml"));
+        List<String> expected = List.of("services.o.request: 5 GiB alone exceeds the budget of 3.8 GiB (4 GiB device"
+                + " minus 204.8 MiB headroom): it could never be admitted", "services: critical services together"
+                + " request 4 GiB, more than the budget of 3.8 GiB (4 GiB device minus 204.8 MiB headroom); critical"
+                + " leases are never preempted, so they cannot all run");
+        assertEquals(expected, atRun.problems().stream().map(p -> p.path() + ": " + p.message()).toList());
+        assertEquals(List.of(2, 11), atCheck.problems().stream().map(ConfigProblem::line).toList());
+        assertEquals(List.of(expected.get(1), expected.get(0)), atCheck.problems().stream()
+                .map(p -> p.path() + ": " + p.message()).toList(), "sorted by line");
+        assertEquals(4 * ByteSize.GIB, unchecked.schedulerConfig(8 * ByteSize.GIB).budgetOn(4 * ByteSize.GIB)
+                .deviceTotalBytes());
+    }
+
+    /** The services the ledger gets carry the file's reconcile settings, the built-in ones too. */
+    @Test
+    void reconcileSettingsReachEveryService() throws Exception {
+        for (String services : List.of("", "services:\n  a:\n    priority: batch\n    request: 1GiB\n")) {
+            AgentConfig c = ConfigLoader.parse("reconcile:\n  grace: 45s\n  over-use-tolerance: 128MiB\n" + services,
+                    "t.yaml");
+            for (Service s : c.schedulerConfig(4 * ByteSize.GIB).services()) {
+                assertEquals(Duration.ofSeconds(45), s.reconciliationGrace(), s.name());
+                assertEquals(128 * ByteSize.MIB, s.overUseToleranceBytes(), s.name());
+            }
+        }
+        ServiceConfig ollama = ConfigLoader.builtInDefault().service("ollama").orElseThrow();
+        assertTrue(ollama.service().preemptible());
+        assertEquals(PriorityClass.OPPORTUNISTIC, ollama.service().priority());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"NaN%|outside 0-99%", "100%|outside 0-99%", "-1%|outside 0-99%",
+        "lots%|not a percentage", "Infinity%|outside 0-99%"})
+    void aHeadroomPercentageOutsideItsRangeIsAProblem(String headroom, String fragment) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("headroom: " + headroom + "\n",
+                "t.yaml"));
+        assertEquals(1, e.problems().size(), e.problems().toString());
+        assertEquals("headroom", e.problems().get(0).path());
+        assertTrue(e.problems().get(0).message().contains(fragment), e.problems().toString());
     }
 
     @Test

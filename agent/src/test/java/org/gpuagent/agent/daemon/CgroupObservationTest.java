@@ -12,7 +12,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import org.gpuagent.agent.attribution.AttributionChain;
 import org.gpuagent.agent.attribution.CgroupAttributor;
@@ -25,17 +24,18 @@ import org.gpuagent.nvml.sampler.GpuSnapshot;
 import org.gpuagent.nvml.sampler.Sampler;
 import org.gpuagent.nvml.sampler.SamplerConfig;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
 import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.AdmissionRequest;
 import org.gpuagent.scheduler.Decision;
+import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.Observation;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.Timers;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,7 +67,7 @@ class CgroupObservationTest {
         host = SimulatedGpuHost.create(1, time, GpuProfile.QUADRO_P1000);
         sampler = new Sampler(host, SamplerConfig.DEFAULTS.withSlowEveryTicks(2), time, time.ticker());
         Timers never = (at, action) -> () -> { };
-        ledger = AdmissionController.builder(new SchedulerConfig(4096 * MIB, OptionalLong.empty(), List.of(
+        ledger = AdmissionController.builder(new SchedulerConfig(4096 * MIB, Headroom.auto(), List.of(
                 Service.of("ollama", PriorityClass.OPPORTUNISTIC, 1024 * MIB, true).withReconciliationGrace(GRACE),
                 Service.of("frigate", PriorityClass.CRITICAL, 1024 * MIB, false).withReconciliationGrace(GRACE))),
                 time, never).build();

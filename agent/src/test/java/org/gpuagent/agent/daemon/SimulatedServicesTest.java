@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedDevice;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
 import org.gpuagent.scheduler.Lease;
@@ -19,6 +18,8 @@ import org.gpuagent.scheduler.LeaseId;
 import org.gpuagent.scheduler.LedgerEvent;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.Timers;
+import org.gpuagent.scheduler.testing.ManualTime;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +27,7 @@ class NotifierTest {
     static final String INSTANCE = "hwc-server:9848";
     static final Instant AT = Instant.parse("2026-01-15T12:00:00Z");
 
-    private final ManualTimers timers = new ManualTimers();
+    private final ManualTime timers = new ManualTime();
     private final HttpClient http = HttpClient.newHttpClient();
     private Receiver receiver;
 
@@ -223,10 +224,10 @@ class NotifierTest {
         n.notify(denied());
         n.notify(xid79());
 
-        ManualTimers.Scheduled first = timers.awaitScheduled();
+        ManualTime.Scheduled first = timers.awaitScheduled();
         assertEquals(timers.instant().plus(Delivery.DEFAULT_BACKOFF_MIN), first.at(), "first retry after 1 s");
         timers.fireNext();
-        ManualTimers.Scheduled second = timers.awaitScheduled();
+        ManualTime.Scheduled second = timers.awaitScheduled();
         assertEquals(timers.instant().plusSeconds(2), second.at(), "then twice the wait");
 
         receiver = Receiver.on(port);

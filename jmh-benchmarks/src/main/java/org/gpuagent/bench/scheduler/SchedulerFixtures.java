@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.OptionalLong;
 import org.gpuagent.scheduler.ByteSize;
+import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.Service;
@@ -37,6 +37,6 @@ final class SchedulerFixtures {
     }
 
     static SchedulerConfig config(long totalBytes) {
-        return new SchedulerConfig(totalBytes, OptionalLong.of(0), SERVICES);
+        return new SchedulerConfig(totalBytes, Headroom.fixed(0), SERVICES);
     }
 }

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.gpuagent.nvml.sim.ManualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * A {@link Sleeper} on a test's {@link ManualTime}: the sampler's threads sleep in virtual time and

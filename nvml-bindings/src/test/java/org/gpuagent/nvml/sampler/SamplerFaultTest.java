@@ -17,8 +17,8 @@ import org.gpuagent.nvml.NvmlOpener;
 import org.gpuagent.nvml.NvmlReturn;
 import org.gpuagent.nvml.sim.BlockedCall;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import org.gpuagent.nvml.NvmlReturn;
 import org.gpuagent.nvml.jna.FakeNvmlControl;
-import org.gpuagent.nvml.sim.ManualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

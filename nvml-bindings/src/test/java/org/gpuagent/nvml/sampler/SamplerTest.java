@@ -23,9 +23,9 @@ import org.gpuagent.nvml.PcieCounter;
 import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.sim.GpuProfile;
-import org.gpuagent.nvml.sim.ManualTime;
 import org.gpuagent.nvml.sim.SimProcess;
 import org.gpuagent.nvml.sim.SimulatedGpuHost;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

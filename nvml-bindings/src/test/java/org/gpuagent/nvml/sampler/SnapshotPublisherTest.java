@@ -13,7 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.gpuagent.nvml.sim.ManualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 
 /** The publisher's promises: sequence order to listeners, STALE only for the collect the watchdog saw, nothing after close. */

@@ -24,6 +24,7 @@ import org.gpuagent.nvml.PcieCounter;
 import org.gpuagent.nvml.PowerLimitConstraints;
 import org.gpuagent.nvml.TemperatureThreshold;
 import org.gpuagent.nvml.Utilization;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 
 /** The profiles read back their sources: the H200 reference dump, the P1000 facts the contract does not pin. */

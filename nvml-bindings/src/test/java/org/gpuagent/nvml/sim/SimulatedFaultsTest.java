@@ -22,6 +22,7 @@ import org.gpuagent.nvml.NvmlEventSet;
 import org.gpuagent.nvml.NvmlEventType;
 import org.gpuagent.nvml.NvmlException;
 import org.gpuagent.nvml.NvmlReturn;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -22,6 +22,7 @@ import org.gpuagent.nvml.ProcessInfo;
 import org.gpuagent.nvml.ProcessInfo.ProcessKind;
 import org.gpuagent.nvml.ProcessUtilizationSample;
 import org.gpuagent.nvml.Utilization;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

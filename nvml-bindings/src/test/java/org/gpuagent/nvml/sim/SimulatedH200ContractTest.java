@@ -5,6 +5,7 @@ import org.gpuagent.nvml.ExpectedGpu;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlContractTest;
 import org.gpuagent.nvml.ProcessInfo.ProcessKind;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * The contract's invariants over a simulated host with the H200 profile and a second P1000 (two

@@ -5,6 +5,7 @@ import java.util.Optional;
 import org.gpuagent.nvml.ExpectedGpu;
 import org.gpuagent.nvml.Nvml;
 import org.gpuagent.nvml.NvmlContractTest;
+import org.gpuagent.scheduler.testing.ManualTime;
 
 /**
  * The contract over the simulated P1000 in the scenario every backend shares: a Frigate detector

@@ -2,33 +2,15 @@ package org.gpuagent.scheduler.journal;
 
 import java.io.IOException;
 import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
-import org.gpuagent.scheduler.ScheduledExecutorTimers;
 import org.gpuagent.scheduler.Timers;
 
 /**
@@ -69,18 +51,19 @@ import org.gpuagent.scheduler.Timers;
  * clean stop is refused rather than read as a crash. The recovered state is then rewritten as a
  * fresh snapshot, so the file is clean before the first append. A lock on {@code ledger.lock}
  * keeps a second process off the same directory.
+ *
+ * <p><b>Where it is done.</b> This class is the writer's side (records gather in a buffer until
+ * {@link #commit()}) and the public face; {@link SyncThread} does the rounds, the failures and the
+ * retries; {@link JournalFiles} names the files and opens them.
  */
 public final class FileJournal implements Journal {
-    public static final String FILE_NAME = "ledger.journal";
-    public static final String LOCK_NAME = "ledger.lock";
+    public static final String FILE_NAME = JournalFiles.FILE_NAME;
+    public static final String LOCK_NAME = JournalFiles.LOCK_NAME;
     /** Holds the journal's length after a clean close; absent while the journal is open. */
-    public static final String CLOSED_NAME = "ledger.closed";
+    public static final String CLOSED_NAME = JournalFiles.CLOSED_NAME;
     public static final String IDS_NAME = LeaseIdReservation.FILE_NAME;
-    static final String COMPACTING_SUFFIX = ".compacting";
 
     private static final Logger LOG = System.getLogger(FileJournal.class.getName());
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     /**
      * @param compactionThresholdBytes bytes appended since the last snapshot before another is
@@ -109,7 +92,7 @@ public final class FileJournal implements Journal {
 
         /** 4 MiB between snapshots; retries after 250 ms, then up to every 5 s. */
         public static Options defaults() {
-            return new Options(4L << 20, daemonThreads("gpu-agent-journal-sync"), Optional.empty(),
+            return new Options(4L << 20, SyncThread.daemonThreads("gpu-agent-journal-sync"), Optional.empty(),
                     Duration.ofMillis(250), Duration.ofSeconds(5), FileChannel::open);
         }
 
@@ -126,26 +109,11 @@ public final class FileJournal implements Journal {
         }
     }
 
-    /** What {@link #commit()} hands over: encoded records, and the records for the sync thread's image. */
-    private record Chunk(byte[] bytes, List<JournalRecord> records) {
-    }
-
-    /** Daemon threads: the journal never keeps the JVM alive (the agent closes it at shutdown). */
-    static ThreadFactory daemonThreads(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private final Path dir;
     private final Path file;
     private final Options options;
-    private final InstantSource clock;
     private final RecoveredLedger recovered;
     private final FileChannel lockChannel;
-    private final List<Runnable> healthListeners = new CopyOnWriteArrayList<>();
+    private final SyncThread sync;
 
     // Writer side (the ledger's single writer): records gather here until commit().
     private final FrameBuffer out = new FrameBuffer(4096);
@@ -154,40 +122,13 @@ public final class FileJournal implements Journal {
     private final List<Durability> callbacks = new ArrayList<>();
     private long bytesSinceSnapshot;
 
-    // Handed over to the sync thread, guarded by handoff.
-    private final ReentrantLock handoff = new ReentrantLock();
-    private final Condition work = handoff.newCondition();
-    private List<Object> pendingItems = new ArrayList<>();
-    private List<Durability> pendingCallbacks = new ArrayList<>();
-    private boolean retryDue;
-    private volatile boolean closing;
-    private boolean closed;
-    private volatile Timers.Cancellable retryTimer;
-    private ScheduledThreadPoolExecutor ownTimerThread;
-
-    // Sync thread side.
-    private FileChannel channel;
-    private final JournaledLeases image;
-    private final LeaseIdReservation ids;
-    private Duration retryDelay;
-    private Instant failedSince;
-    private volatile Health health = Health.WRITABLE;
-    private final AtomicLong syncs = new AtomicLong();
-    private final AtomicLong compactions = new AtomicLong();
-    private final Thread syncThread;
-
-    private FileJournal(Path dir, Options options, InstantSource clock, RecoveredLedger recovered,
-            LeaseIdReservation ids, FileChannel lockChannel, FileChannel channel) {
-        this.dir = dir;
-        this.file = dir.resolve(FILE_NAME);
+    private FileJournal(JournalFiles.Opened opened, Options options, InstantSource clock) {
+        this.file = opened.dir().resolve(FILE_NAME);
         this.options = options;
-        this.clock = clock;
-        this.recovered = recovered;
-        this.ids = ids;
-        this.lockChannel = lockChannel;
-        this.channel = channel;
-        this.image = new JournaledLeases(new JournalRecord.Snapshot(recovered.nextLeaseId(), recovered.leases()));
-        this.syncThread = options.syncThreads().newThread(this::syncLoop);
+        this.recovered = opened.recovered();
+        this.lockChannel = opened.lock();
+        this.sync = new SyncThread(opened, options.syncThreads(), options.retryTimers(), options.firstRetry(),
+                options.longestRetry(), options.files(), clock, LOG);
     }
 
     /** Opens (creating if needed) the journal in {@code stateDir}, with default options. */
@@ -207,88 +148,16 @@ public final class FileJournal implements Journal {
     public static FileJournal open(Path stateDir, InstantSource clock, Options options) throws IOException {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(options, "options");
-        Path dir = stateDir.toAbsolutePath();
-        Files.createDirectories(dir);
-        FileChannel lockChannel = DurableFile.openOwnerOnly(options.files(), dir.resolve(LOCK_NAME));
-        FileLock lock = null;
+        JournalFiles.Opened opened = JournalFiles.open(stateDir, clock, options.files(), LOG);
         try {
-            try {
-                lock = lockChannel.tryLock();
-            } catch (OverlappingFileLockException e) {
-                lock = null;
-            }
-            if (lock == null) {
-                throw new IOException("state directory " + dir + " is in use by another gpu-agent ("
-                        + dir.resolve(LOCK_NAME) + " is locked)");
-            }
-            Path file = dir.resolve(FILE_NAME);
-            Files.deleteIfExists(dir.resolve(FILE_NAME + COMPACTING_SUFFIX));
-            LeaseIdReservation ids = LeaseIdReservation.read(options.files(), dir);
-            Path closedMark = dir.resolve(CLOSED_NAME);
-            OptionalLong closedLength = DurableFile.readNumber(closedMark, "the journal's clean-close mark");
-            RecoveredLedger recovered = recover(file, closedLength, ids, clock);
-            for (String w : recovered.warnings()) {
-                LOG.log(Level.WARNING, "ledger journal " + file + ": " + w);
-            }
-            // Before the file changes: a mark that outlived it would make the next start refuse it.
-            if (Files.deleteIfExists(closedMark)) {
-                DurableFile.forceDirectory(options.files(), dir);
-            }
-            writeSnapshotFile(options.files(), dir, new JournalRecord.Snapshot(recovered.nextLeaseId(),
-                    recovered.leases()));
-            FileChannel channel = openForAppend(options.files(), file);
-            FileJournal journal = new FileJournal(dir, options, clock, recovered, ids, lockChannel, channel);
-            journal.syncThread.start();
+            FileJournal journal = new FileJournal(opened, options, clock);
+            journal.sync.start();
             return journal;
-        } catch (IOException | RuntimeException e) {
-            lockChannel.close(); // and with it the lock
+        } catch (RuntimeException e) {
+            opened.channel().close();
+            opened.lock().close(); // and with it the lock
             throw e;
         }
-    }
-
-    private static RecoveredLedger recover(Path file, OptionalLong closedLength, LeaseIdReservation ids,
-            InstantSource clock) throws IOException {
-        long floor = ids.reservedThrough() + 1;
-        byte[] data;
-        try {
-            data = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            List<String> warnings = closedLength.isPresent()
-                    ? List.of("there is no journal, although the agent closed it cleanly at " + closedLength.getAsLong()
-                            + " bytes (moved or deleted?): starting with an empty ledger")
-                    : List.of();
-            return new RecoveredLedger(floor, List.of(), warnings);
-        }
-        JournalReplay.Result result = JournalReplay.replay(data, closedLength);
-        if (result instanceof JournalReplay.Recovered r) {
-            RecoveredLedger l = r.ledger();
-            return new RecoveredLedger(Math.max(l.nextLeaseId(), floor), l.leases(), l.warnings());
-        }
-        if (result instanceof JournalReplay.UnsupportedVersion v) {
-            throw new IOException("ledger journal " + file + " has format version " + v.version()
-                    + ", which this gpu-agent cannot read (it reads version " + JournalCodec.VERSION
-                    + "); it was left untouched: run the newer gpu-agent, or move the file away to start empty");
-        }
-        JournalReplay.Corrupt c = (JournalReplay.Corrupt) result;
-        Path aside = file.resolveSibling(file.getFileName() + ".damaged-" + STAMP.format(clock.instant()));
-        throw new JournalCorruptedException("ledger journal " + file + " is damaged at byte " + c.offset() + ": "
-                + c.reason() + ". The agent did not start and left the file as it is, so that no acknowledged lease"
-                + " is forgotten unnoticed. To start with an empty ledger (the leases it held are forgotten; what the"
-                + " services use on the GPU is still observed and counted; lease ids continue above every id handed"
-                + " out), move it aside: mv " + file + " " + aside, file, c.offset());
-    }
-
-    private static FileChannel openForAppend(FileOpener files, Path file) throws IOException {
-        return files.open(file, EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND));
-    }
-
-    private static void writeSnapshotFile(FileOpener files, Path dir, JournalRecord.Snapshot snapshot)
-            throws IOException {
-        FrameBuffer buf = new FrameBuffer(4096);
-        JournalCodec.writeHeader(buf);
-        JournalCodec.writeFrame(buf, snapshot);
-        DurableFile.replace(files, dir.resolve(FILE_NAME), dir.resolve(FILE_NAME + COMPACTING_SUFFIX),
-                buf.asByteBuffer());
     }
 
     @Override
@@ -302,22 +171,22 @@ public final class FileJournal implements Journal {
 
     @Override
     public Health health() {
-        return health;
+        return sync.health();
     }
 
     @Override
     public void onHealthChange(Runnable listener) {
-        healthListeners.add(Objects.requireNonNull(listener, "listener"));
+        sync.onHealthChange(listener);
     }
 
     /** How many fsync rounds ran; with group commit, far fewer than acknowledged records. */
     public long syncCount() {
-        return syncs.get();
+        return sync.syncCount();
     }
 
     /** How many compactions ran since open (not counting the one at open, nor recoveries). */
     public long compactionCount() {
-        return compactions.get();
+        return sync.compactionCount();
     }
 
     @Override
@@ -347,7 +216,7 @@ public final class FileJournal implements Journal {
 
     private void moveBufferToItems() {
         if (out.size() > 0) {
-            items.add(new Chunk(out.toByteArray(), outRecords));
+            items.add(new SyncThread.Chunk(out.toByteArray(), outRecords));
             out.reset();
             outRecords = new ArrayList<>();
         }
@@ -359,273 +228,26 @@ public final class FileJournal implements Journal {
         if (items.isEmpty() && callbacks.isEmpty()) {
             return;
         }
-        boolean refused;
-        handoff.lock();
-        try {
-            refused = closed;
-            if (!refused) {
-                pendingItems.addAll(items);
-                pendingCallbacks.addAll(callbacks);
-                work.signal();
-            }
-        } finally {
-            handoff.unlock();
-        }
+        boolean taken = sync.hand(items, callbacks);
         items.clear();
-        if (refused) {
+        if (!taken) {
             IOException e = new IOException("ledger journal " + file + " is closed");
             for (Durability d : callbacks) {
-                notifyFailed(d, e);
+                sync.notifyFailed(d, e);
             }
         }
         callbacks.clear();
     }
 
-    private void syncLoop() {
-        List<Object> batch = new ArrayList<>();
-        List<Durability> done = new ArrayList<>();
-        while (true) {
-            boolean retry;
-            handoff.lock();
-            try {
-                while (pendingItems.isEmpty() && pendingCallbacks.isEmpty() && !retryDue && !closing) {
-                    work.awaitUninterruptibly();
-                }
-                if (pendingItems.isEmpty() && pendingCallbacks.isEmpty() && !retryDue) {
-                    break;
-                }
-                List<Object> i = batch;
-                batch = pendingItems;
-                pendingItems = i;
-                List<Durability> c = done;
-                done = pendingCallbacks;
-                pendingCallbacks = c;
-                retry = retryDue;
-                retryDue = false;
-            } finally {
-                handoff.unlock();
-            }
-            for (Object item : batch) {
-                // A compaction's snapshot was made from the state these records add up to: nothing to apply.
-                if (item instanceof Chunk c) {
-                    c.records().forEach(image::apply);
-                }
-            }
-            if (health.writable()) {
-                writeRound(batch);
-            } else if (retry) {
-                recover();
-            }
-            Health h = health;
-            IOException unavailable = h.writable() ? null : new IOException("the ledger journal " + file
-                    + " cannot be written (" + h.problem().orElseThrow() + ")");
-            for (Durability d : done) {
-                if (unavailable == null) {
-                    notifyDurable(d);
-                } else {
-                    notifyFailed(d, unavailable);
-                }
-            }
-            batch.clear();
-            done.clear();
-        }
-        finish();
-    }
-
-    /** Writes one round: the id mark if the round hands out new ids, then the records, then one sync. */
-    private void writeRound(List<Object> batch) {
-        try {
-            ids.cover(image.nextLeaseId() - 1);
-            boolean appended = false;
-            for (Object item : batch) {
-                if (item instanceof Chunk c) {
-                    DurableFile.writeFully(channel, ByteBuffer.wrap(c.bytes()));
-                    appended = true;
-                } else {
-                    switchToSnapshot((JournalRecord.Snapshot) item);
-                    compactions.incrementAndGet();
-                }
-            }
-            if (appended) {
-                channel.force(false);
-                syncs.incrementAndGet();
-            }
-        } catch (IOException | RuntimeException e) {
-            failed(e);
-        }
-    }
-
-    private void switchToSnapshot(JournalRecord.Snapshot snapshot) throws IOException {
-        writeSnapshotFile(options.files(), dir, snapshot);
-        FileChannel old = channel;
-        channel = openForAppend(options.files(), file);
-        old.close();
-    }
-
-    /** A write or sync failed: stop appending to a file that cannot be trusted, and retry later. */
-    private void failed(Exception e) {
-        String problem = Objects.requireNonNullElse(e.getMessage(), e.toString());
-        boolean first = health.writable();
-        health = new Health(false, health.failedWrites() + 1, Optional.of(problem));
-        if (first) {
-            failedSince = clock.instant();
-            retryDelay = options.firstRetry();
-            LOG.log(Level.ERROR, "ledger journal " + file + " cannot be written (" + problem + "): admissions are"
-                    + " refused and releases not acknowledged until it can; retrying");
-            closeQuietly(channel);
-            channel = null;
-        } else {
-            retryDelay = retryDelay.multipliedBy(2);
-            if (retryDelay.compareTo(options.longestRetry()) > 0) {
-                retryDelay = options.longestRetry();
-            }
-        }
-        try {
-            // A half-written snapshot would hold on to the space the retry needs.
-            Files.deleteIfExists(dir.resolve(FILE_NAME + COMPACTING_SUFFIX));
-        } catch (IOException ignored) {
-            // the retry truncates it anyway
-        }
-        scheduleRetry();
-        healthChanged();
-    }
-
-    /** Stores everything the journal was handed as a fresh snapshot; on success it is writable again. */
-    private void recover() {
-        try {
-            ids.cover(image.nextLeaseId() - 1);
-            writeSnapshotFile(options.files(), dir, image.snapshot());
-            channel = openForAppend(options.files(), file);
-        } catch (IOException | RuntimeException e) {
-            failed(e);
-            return;
-        }
-        Health was = health;
-        health = new Health(true, was.failedWrites(), Optional.empty());
-        LOG.log(Level.INFO, "ledger journal " + file + " is writable again after " + Duration.between(failedSince,
-                clock.instant()).toSeconds() + " s (" + was.failedWrites() + " failed writes so far); it holds"
-                + " everything the ledger holds");
-        healthChanged();
-    }
-
-    /** On the sync thread. A retry that slips past close() only finds the loop gone. */
-    private void scheduleRetry() {
-        if (!closing) {
-            Timers timers = options.retryTimers().orElseGet(this::ownTimers);
-            retryTimer = timers.schedule(clock.instant().plus(retryDelay), this::retryNow);
-        }
-    }
-
-    private synchronized Timers ownTimers() {
-        if (ownTimerThread == null) {
-            ownTimerThread = new ScheduledThreadPoolExecutor(1, daemonThreads("gpu-agent-journal-retry"));
-        }
-        return new ScheduledExecutorTimers(ownTimerThread, clock);
-    }
-
-    private void retryNow() {
-        handoff.lock();
-        try {
-            retryDue = true;
-            work.signal();
-        } finally {
-            handoff.unlock();
-        }
-    }
-
-    private void healthChanged() {
-        for (Runnable r : healthListeners) {
-            try {
-                r.run();
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "a journal health listener failed", e);
-            }
-        }
-    }
-
-    /** On close, after the last round: one more try if writing had failed, then the clean-close mark. */
-    private void finish() {
-        if (!health.writable()) {
-            recover();
-        }
-        if (health.writable()) {
-            try {
-                DurableFile.writeNumber(options.files(), dir.resolve(CLOSED_NAME), channel.size());
-            } catch (IOException e) {
-                // Without the mark the next start treats this like a crash: nothing is lost.
-                LOG.log(Level.WARNING, "ledger journal " + file + ": could not record its clean close: " + e.getMessage());
-            }
-        }
-    }
-
-    private static void notifyDurable(Durability d) {
-        try {
-            d.durable();
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "a durability callback failed", e);
-        }
-    }
-
-    private static void notifyFailed(Durability d, IOException cause) {
-        try {
-            d.failed(cause);
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "a durability callback failed", e);
-        }
-    }
-
-    private static void closeQuietly(FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // it is being given up
-        }
-    }
-
     @Override
     public void close() throws IOException {
-        handoff.lock();
         try {
-            if (closed) {
+            if (!sync.stop()) {
                 return;
-            }
-            closed = true;
-            closing = true;
-            work.signal();
-        } finally {
-            handoff.unlock();
-        }
-        Timers.Cancellable pending = retryTimer;
-        if (pending != null) {
-            pending.cancel();
-        }
-        boolean interrupted = false;
-        while (syncThread.isAlive()) {
-            try {
-                syncThread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        synchronized (this) {
-            if (ownTimerThread != null) {
-                ownTimerThread.shutdownNow();
-            }
-        }
-        try {
-            if (channel != null) {
-                channel.close();
             }
         } finally {
             lockChannel.close(); // and with it the lock
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
-        Health h = health;
-        if (!h.writable()) {
-            throw new IOException("ledger journal " + file + " could not store the ledger's changes since "
-                    + failedSince + " (" + h.problem().orElseThrow() + "); the next start replays it as it was then");
-        }
+        sync.checkStored();
     }
 }

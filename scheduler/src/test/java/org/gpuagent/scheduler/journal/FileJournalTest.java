@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -381,11 +382,11 @@ class FileJournalTest {
     @Test
     void aLeftoverCompactionFileIsDiscarded() throws Exception {
         writeLeases(2);
-        Files.write(dir.resolve(FileJournal.FILE_NAME + FileJournal.COMPACTING_SUFFIX), new byte[] {1, 2, 3});
+        Files.write(dir.resolve(FileJournal.FILE_NAME + JournalFiles.COMPACTING_SUFFIX), new byte[] {1, 2, 3});
         try (FileJournal j = FileJournal.open(dir, CLOCK)) {
             assertEquals(2, j.recovered().leases().size());
         }
-        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + FileJournal.COMPACTING_SUFFIX)));
+        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + JournalFiles.COMPACTING_SUFFIX)));
     }
 
     @Test
@@ -395,6 +396,27 @@ class FileJournalTest {
             IOException e = assertThrows(IOException.class, () -> FileJournal.open(dir, CLOCK));
             assertEquals("state directory " + dir.toAbsolutePath() + " is in use by another gpu-agent ("
                     + dir.toAbsolutePath().resolve(FileJournal.LOCK_NAME) + " is locked)", e.getMessage());
+        }
+        FileJournal.open(dir, CLOCK).close();
+    }
+
+    /** An open that fails after the files are open (no sync thread) lets go of them and of the lock. */
+    @Test
+    void anOpenThatCannotStartItsThreadLetsGoOfItsFiles() throws Exception {
+        List<FileChannel> opened = new ArrayList<>();
+        FileJournal.Options d = FileJournal.Options.defaults();
+        FileJournal.Options noThreads = new FileJournal.Options(d.compactionThresholdBytes(), r -> {
+            throw new IllegalStateException("no threads left");
+        }, d.retryTimers(), d.firstRetry(), d.longestRetry(), (path, options, attributes) -> {
+            FileChannel ch = FileChannel.open(path, options, attributes);
+            opened.add(ch);
+            return ch;
+        });
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> FileJournal.open(dir, CLOCK, noThreads));
+        assertEquals("no threads left", e.getMessage());
+        assertFalse(opened.isEmpty());
+        for (FileChannel ch : opened) {
+            assertFalse(ch.isOpen(), "a file the failed open left open");
         }
         FileJournal.open(dir, CLOCK).close();
     }

@@ -18,13 +18,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.gpuagent.scheduler.LeaseId;
-import org.gpuagent.scheduler.VirtualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +42,7 @@ class JournalFailureTest {
     @TempDir
     Path dir;
 
-    private final VirtualTime time = new VirtualTime(Instant.parse("2025-06-01T12:00:00Z"));
+    private final ManualTime time = new ManualTime(Instant.parse("2025-06-01T12:00:00Z"));
     private final FaultyDisk disk = new FaultyDisk();
     private final BlockingQueue<Journal.Health> changes = new LinkedBlockingQueue<>();
 
@@ -180,6 +182,49 @@ class JournalFailureTest {
         }
     }
 
+    /** Close is idempotent: the failure was said once; a second close says nothing more. */
+    @Test
+    void aSecondCloseAfterAFailedOneSaysNothingMore() throws Exception {
+        FileJournal j = open();
+        disk.spaceLeft(10);
+        assertNotNull(commit(j, grant(1)).failure);
+        nextChange();
+        assertThrows(IOException.class, j::close);
+        j.close();
+    }
+
+    /** The retry thread a journal starts for itself ends with the journal. */
+    @Test
+    void itsOwnRetryThreadEndsWithTheJournal() throws Exception {
+        Set<Thread> before = retryThreads();
+        FileJournal.Options d = FileJournal.Options.defaults();
+        FileJournal j = FileJournal.open(dir, time, new FileJournal.Options(d.compactionThresholdBytes(),
+                d.syncThreads(), Optional.empty(), Duration.ofHours(1), Duration.ofHours(1), disk));
+        j.onHealthChange(() -> changes.add(j.health()));
+        disk.spaceLeft(0);
+        assertNotNull(commit(j, grant(1)).failure);
+        assertFalse(nextChange().writable());
+        Set<Thread> started = retryThreads();
+        started.removeAll(before);
+        assertEquals(1, started.size(), "the first failure starts the journal's own retry thread");
+        disk.free();
+        j.close();
+        for (Thread t : started) {
+            t.join(TimeUnit.SECONDS.toMillis(30));
+            assertFalse(t.isAlive(), "the retry thread outlived the journal");
+        }
+    }
+
+    private static Set<Thread> retryThreads() {
+        Set<Thread> threads = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals("gpu-agent-journal-retry")) {
+                threads.add(t);
+            }
+        }
+        return threads;
+    }
+
     @Test
     void closingAfterSpaceReturnedStoresEverythingWithoutWaitingForTheRetry() throws Exception {
         FileJournal j = open();
@@ -206,7 +251,7 @@ class JournalFailureTest {
         assertNotNull(commit(j, release(2)).failure);
         assertEquals(failing(1, FaultyDisk.NO_SPACE), nextChange());
         assertArrayEquals(before, Files.readAllBytes(j.file()), "the old file is whole");
-        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + FileJournal.COMPACTING_SUFFIX)),
+        assertFalse(Files.exists(dir.resolve(FileJournal.FILE_NAME + JournalFiles.COMPACTING_SUFFIX)),
                 "the half-written snapshot is removed at once: it holds space the retry needs");
         assertEquals(0, j.compactionCount());
         disk.free();

@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.gpuagent.scheduler.VirtualTime;
+import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +28,7 @@ class JournalProtocolTest {
     @TempDir
     Path dir;
 
-    private final VirtualTime time = new VirtualTime(Instant.parse("2025-06-01T12:00:00Z"));
+    private final ManualTime time = new ManualTime(Instant.parse("2025-06-01T12:00:00Z"));
     private final FaultyDisk disk = new FaultyDisk();
 
     private FileJournal open() throws IOException {
@@ -208,7 +208,7 @@ class JournalProtocolTest {
 
     @Test
     void itsThreadsNeverKeepTheJvmAlive() {
-        Thread t = FileJournal.daemonThreads("gpu-agent-journal-sync").newThread(() -> { });
+        Thread t = SyncThread.daemonThreads("gpu-agent-journal-sync").newThread(() -> { });
         assertTrue(t.isDaemon());
         assertEquals("gpu-agent-journal-sync", t.getName());
         assertTrue(FileJournal.Options.defaults().syncThreads().newThread(() -> { }).isDaemon());

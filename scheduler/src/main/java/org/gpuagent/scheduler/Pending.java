@@ -1,0 +1,45 @@
+package org.gpuagent.scheduler;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One request, from arrival until its final decision. Its fields are touched only by the writer;
+ * its futures are completed through {@link Completions}, never by the ledger directly.
+ */
+final class Pending {
+    final long requestId;
+    final AdmissionRequest request;
+    final CompletableFuture<Decision> first;
+    final CompletableFuture<Decision.Final> outcome;
+    Accounts.ServiceState service;
+    long bytes;
+    Instant submittedAt;
+    Instant deadline;
+    /** The leases it preempted, as they were when chosen. */
+    List<Lease> victims = List.of();
+    Timers.Cancellable timer;
+    boolean queued;
+    boolean done;
+
+    Pending(long requestId, AdmissionRequest request, CompletableFuture<Decision> first,
+            CompletableFuture<Decision.Final> outcome) {
+        this.requestId = requestId;
+        this.request = request;
+        this.first = first;
+        this.outcome = outcome;
+    }
+
+    PriorityClass priority() {
+        return service.service.priority();
+    }
+
+    String name() {
+        return service.service.name();
+    }
+
+    boolean heldBy(String holder) {
+        return request.holder().isPresent() && request.holder().get().equals(holder);
+    }
+}
