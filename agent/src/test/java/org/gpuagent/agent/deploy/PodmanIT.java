@@ -113,7 +113,10 @@ class PodmanIT {
     }
 
     private String name() {
-        String n = "gpu-agent-it-" + HexFormat.of().formatHex(new byte[] {(byte) random.nextInt(), (byte) random.nextInt(),
+        // The pid keeps two builds on one host (and a container left by a killed run) apart: the
+        // seeded suffix alone repeats from run to run.
+        String n = "gpu-agent-it-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(new byte[] {
+                (byte) random.nextInt(), (byte) random.nextInt(),
                 (byte) random.nextInt(), (byte) random.nextInt()});
         containers.add(n);
         return n;
