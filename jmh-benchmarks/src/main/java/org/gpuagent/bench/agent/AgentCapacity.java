@@ -23,7 +23,8 @@ import org.openjdk.jmh.util.Statistics;
  * and {@code agent-capacity.svg}.
  *
  * <p>{@code AgentCapacity --launcher agent/target/gpu-agent --out DIR [--clients 1,2,4,8,16]
- * [--seconds 2]}
+ * [--seconds 2] [--cli-runs N]}; with {@code --cli-runs} it first times {@code gpu-agent admit}
+ * against {@code curl} ({@link CliWallTime}) and writes {@code cli.csv}.
  */
 public final class AgentCapacity {
     /** Targets from the issue: admit/release p99 at most 20 ms, scrape p99 at most 2 ms. */
@@ -31,7 +32,7 @@ public final class AgentCapacity {
     static final double SCRAPE_P99_TARGET_MS = 2;
 
     /** One step of the curve. */
-    record Step(String benchmark, int clients, double p50Ms, double p99Ms, double ratePerSecond, long rssKiB) {
+    public record Step(String benchmark, int clients, double p50Ms, double p99Ms, double ratePerSecond, long rssKiB) {
     }
 
     private AgentCapacity() {
@@ -42,20 +43,26 @@ public final class AgentCapacity {
         Path out = Path.of(".");
         int[] clients = {1, 2, 4, 8, 16};
         int seconds = 2;
+        int cliRuns = 0;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--launcher" -> launcher = Path.of(args[i + 1]);
                 case "--out" -> out = Path.of(args[i + 1]);
                 case "--clients" -> clients = Arrays.stream(args[i + 1].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+                case "--cli-runs" -> cliRuns = Integer.parseInt(args[i + 1]);
                 default -> {
-                    System.err.println("usage: AgentCapacity [--launcher PATH] [--out DIR] [--clients 1,2,4] [--seconds N]");
+                    System.err.println("usage: AgentCapacity [--launcher PATH] [--out DIR] [--clients 1,2,4] [--seconds N] [--cli-runs N]");
                     System.exit(2);
                 }
             }
         }
         List<Step> steps = new ArrayList<>();
+        StringBuilder cli = new StringBuilder("what,ms\n");
         try (RunningAgent agent = RunningAgent.start(launcher)) {
+            if (cliRuns > 0) {
+                CliWallTime.measure(launcher, agent, cliRuns, cli);
+            }
             System.setProperty("gpuagent.bench.api", "127.0.0.1:" + agent.api().getPort());
             System.setProperty("gpuagent.bench.metrics", "127.0.0.1:" + agent.metrics().getPort());
             System.setProperty("gpuagent.bench.token", agent.token());
@@ -71,6 +78,15 @@ public final class AgentCapacity {
             }
         }
         Files.createDirectories(out);
+        StringBuilder csv = new StringBuilder("benchmark,clients,p50_ms,p99_ms,rate,rss_kib\n");
+        for (Step st : steps) {
+            csv.append(String.format(Locale.ROOT, "%s,%d,%.4f,%.4f,%.1f,%d%n", st.benchmark(), st.clients(), st.p50Ms(),
+                    st.p99Ms(), st.ratePerSecond(), st.rssKiB()));
+        }
+        Files.writeString(out.resolve("capacity.csv"), csv, StandardCharsets.UTF_8);
+        if (cliRuns > 0) {
+            Files.writeString(out.resolve("cli.csv"), cli, StandardCharsets.UTF_8);
+        }
         Files.writeString(out.resolve("agent-capacity.md"), markdown(steps), StandardCharsets.UTF_8);
         Files.writeString(out.resolve("agent-capacity.svg"), CapacityChart.svg(steps), StandardCharsets.UTF_8);
         System.out.print(markdown(steps));

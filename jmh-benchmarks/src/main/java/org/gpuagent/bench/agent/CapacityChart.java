@@ -8,7 +8,7 @@ import java.util.Locale;
  * reached at each client count (log-scaled latency), with its target as a dashed line, and RSS
  * per step as a label.
  */
-final class CapacityChart {
+public final class CapacityChart {
     private static final int W = 480;
     private static final int H = 300;
     private static final int L = 60;
@@ -19,7 +19,7 @@ final class CapacityChart {
     private CapacityChart() {
     }
 
-    static String svg(List<AgentCapacity.Step> steps) {
+    public static String svg(List<AgentCapacity.Step> steps) {
         StringBuilder b = new StringBuilder();
         b.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(2 * W).append("\" height=\"").append(H)
                 .append("\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");

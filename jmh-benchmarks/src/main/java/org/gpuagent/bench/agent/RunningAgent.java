@@ -101,6 +101,10 @@ final class RunningAgent implements AutoCloseable {
         return token;
     }
 
+    String tokenFile() {
+        return stateDir.resolve("api-token").toString();
+    }
+
     /** Resident set of the agent's JVM ({@code VmRSS}), in KiB; -1 where /proc cannot tell. */
     long rssKiB() {
         try {
