@@ -222,7 +222,7 @@ public final class BenchReport {
         }
         b.append("## Agent capacity\n\n").append(capacity(rounds)).append('\n');
         b.append("## Card replays\n\n").append(replays(rounds)).append('\n');
-        b.append("## GPU\n\n").append(gpuSection.orElse("No NVIDIA GPU on this machine (NVML did not load), so no "
+        b.append("## GPU\n\n").append(gpuSection.orElse("No NVIDIA GPU on this machine (nvidia-smi found none), so no "
                 + "figures on real NVML; `bench/gpu-check` produces them on one.\n"));
         return b.toString();
     }
