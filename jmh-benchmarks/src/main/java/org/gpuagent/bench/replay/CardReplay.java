@@ -50,6 +50,8 @@ import org.gpuagent.scheduler.Service;
  * it each service takes one lease of its configured request when its first workload starts and
  * gives it back when its last one ends, and its workloads allocate what they really use inside it
  * (more than the lease is possible; the card then refuses the allocation: out of memory).
+ *
+ * <p>A request still waiting at midnight is withdrawn and counts as denied.
  */
 final class CardReplay {
     static final Instant DAY_START = Instant.parse("2026-01-15T00:00:00Z");
@@ -101,6 +103,8 @@ final class CardReplay {
     private final Map<String, Duration> evictsIn = new HashMap<>();
     private final List<Point> timeline = new ArrayList<>();
     private final List<Mark> marks = new ArrayList<>();
+    /** Requests not yet decided; withdrawn at the end of the day. */
+    private final List<Admission> undecided = new ArrayList<>();
     private long peakCommitted;
     private int nextPid = 1000;
 
@@ -175,6 +179,11 @@ final class CardReplay {
         }
         changed();
         time.runUntil(DAY_START.plus(DAY));
+        // A request still waiting at midnight is withdrawn (it then counts as denied), so every
+        // arrival is admitted or denied exactly once.
+        for (Admission a : List.copyOf(undecided)) {
+            a.cancel();
+        }
         LedgerView view = controller.view();
         return new ReplayOutcome(policy.name(), view.deviceTotalBytes(), view.budgetBytes(), peakCommitted, stats,
                 List.copyOf(timeline), List.copyOf(marks));
@@ -250,7 +259,11 @@ final class CardReplay {
      */
     private void whenDecided(Admission a, java.util.function.Consumer<Decision.Final> then) {
         CompletableFuture<Decision.Final> outcome = a.outcome();
+        if (!outcome.isDone()) {
+            undecided.add(a);
+        }
         outcome.thenAccept(d -> {
+            undecided.remove(a);
             then.accept(d);
             changed();
         });
@@ -286,10 +299,13 @@ final class CardReplay {
         if (!policy.perRequest()) {
             serviceLeases.get(i.service).running.add(i);
         }
-        time.after(i.lasts, () -> {
-            end(i);
-            changed();
-        });
+        // Work still running at midnight stays running: the day ends with it on the card.
+        if (now().plus(i.lasts).compareTo(DAY) < 0) {
+            time.after(i.lasts, () -> {
+                end(i);
+                changed();
+            });
+        }
     }
 
     /** The workload stops (done, failed or evicted): its memory goes back, then its lease. */

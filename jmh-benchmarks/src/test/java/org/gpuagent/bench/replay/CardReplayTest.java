@@ -85,6 +85,27 @@ class CardReplayTest {
     }
 
     @Test
+    void aRequestStillWaitingAtMidnightIsWithdrawnAndCountsAsDenied() throws Exception {
+        Scenario s = ScenarioLoader.load(write("""
+                name: late
+                card: quadro-p1000
+                table: table.yaml
+                services:
+                  frigate: {priority: critical, request: 1GiB}
+                  jellyfin: {priority: interactive, request: 1GiB, wait: 5m}
+                workloads:
+                  - {kind: cam, count: 3, from: "00:00", to: "24:00"}
+                  - {kind: stream, from: "23:59", to: "24:00", every: 1m, lasts: 10m}
+                """));
+        ReplayOutcome o = CardReplay.replay(s, s.policies().get(0));
+        ReplayOutcome.ServiceStats jellyfin = o.services().get("jellyfin");
+        assertEquals(1, jellyfin.arrived);
+        assertEquals(0, jellyfin.admitted);
+        assertEquals(1, jellyfin.denied, "3 GiB of cameras leave 0.8 GiB: the stream waits until midnight");
+        assertEquals(CardReplay.DAY, o.marks().get(0).at());
+    }
+
+    @Test
     void fitTableCountsStreamsBesideTheBackground() throws Exception {
         Scenario s = ScenarioLoader.load(write(TINY));
         StreamFit.Row row = StreamFit.table(s, s.policies().get(0)).get(0);
