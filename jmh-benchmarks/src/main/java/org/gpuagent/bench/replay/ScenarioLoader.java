@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -62,18 +63,17 @@ final class ScenarioLoader {
         }
         List<Policy> policies = new ArrayList<>();
         if (top.containsKey("policies")) {
+            Set<String> names = new HashSet<>();
             for (Node p : r.sequence(top.get("policies"), "policies")) {
-                policies.add(policy(r, p, services));
+                Policy policy = policy(r, p, services);
+                if (!names.add(policy.name())) {
+                    throw r.problem(p, "policy '" + policy.name() + "' is defined twice");
+                }
+                policies.add(policy);
             }
         }
         if (policies.isEmpty()) {
             policies.add(new Policy("as configured", Optional.empty(), true, Map.of(), Map.of()));
-        }
-        Set<String> policyNames = new java.util.HashSet<>();
-        for (Policy p : policies) {
-            if (!policyNames.add(p.name())) {
-                throw r.problem(top.get("policies"), "policy '" + p.name() + "' is defined twice");
-            }
         }
         Optional<FitSpec> fit = top.containsKey("fit")
                 ? Optional.of(fit(r, top.get("fit"), table, services)) : Optional.empty();

@@ -101,6 +101,10 @@ public final class BenchReport {
                 values(rounds, r -> Figure.median(toArray(r.cli().get("admit")))),
                 values(rounds, r -> Figure.median(toArray(r.cli().get("curl")))),
                 Optional.of("`curl` sending the same admission"), Optional.of(new Target("≤ 150 ms", Kind.AT_MOST, 150))));
+        f.add(new Figure(clients, "OCI hook (prestart) wall time (median of the round's runs)", "ms",
+                values(rounds, r -> Figure.median(toArray(r.cli().get("hook")))),
+                values(rounds, r -> Figure.median(toArray(r.cli().get("curl")))),
+                Optional.of("`curl` sending the same admission"), Optional.empty()));
         f.add(new Figure(clients, "admit + release rate with p99 ≤ 20 ms", "/s",
                 values(rounds, r -> bestRate(r, "admitRelease", 20)), null, Optional.empty(), Optional.empty()));
         f.add(new Figure(clients, "scrape rate with p99 ≤ 2 ms", "/s",

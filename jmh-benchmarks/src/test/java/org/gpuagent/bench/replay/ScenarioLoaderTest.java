@@ -60,6 +60,12 @@ class ScenarioLoaderTest {
     }
 
     @Test
+    void aPolicyDefinedTwiceIsRefusedAtTheSecond() throws Exception {
+        String message = refusal(CardReplayTest.TINY.replace("  - name: service leases", "  - name: per request"));
+        assertEquals(dir.resolve("day.yaml") + ":15: policy 'per request' is defined twice", message);
+    }
+
+    @Test
     void theCliRefusesInOneLine() throws Exception {
         Files.writeString(dir.resolve("table.yaml"), CardReplayTest.TABLE);
         Path p = dir.resolve("day.yaml");
