@@ -299,7 +299,9 @@ public final class BenchReport {
                     .append(Figure.format(s.ratePerSecond())).append(" /s | ")
                     .append(Figure.format(s.rssKiB() / 1024.0)).append(" MiB |\n");
         }
-        b.append("\n![agent capacity](agent-capacity.svg)\n");
+        b.append("\n![agent capacity](agent-capacity.svg)\n\nThe two rates in \"CLI and HTTP API\" are each round's "
+                + "answer (its highest rate whose p99 meets the target) and then their median and spread; this table is "
+                + "each step's median, so on a busy machine the two need not agree.\n");
         return b.toString();
     }
 
