@@ -22,6 +22,7 @@ import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
 import org.gpuagent.agent.actuate.Actuators;
+import org.gpuagent.agent.actuate.LeaseActions;
 import org.gpuagent.agent.api.ApiServer;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.api.StatusJson;
@@ -107,6 +108,8 @@ public final class Daemon implements AutoCloseable {
     private final Shutdown shutdown = new Shutdown();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Per-lease preemption actions (the Ollama proxy registers "unload model M" here). */
+    private final LeaseActions leaseActions = new LeaseActions();
 
     // set while starting; read when stopping (a start that failed leaves some null)
     private AdmissionController ledger;
@@ -160,7 +163,8 @@ public final class Daemon implements AutoCloseable {
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
-                .evictor(new ActuatorEvictor(actuators(http, sim), threads.actuators, clock)).listener(events)
+                .evictor(new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock))
+                .listener(leaseActions).listener(events)
                 .zone(ZoneId.systemDefault()), sim);
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
