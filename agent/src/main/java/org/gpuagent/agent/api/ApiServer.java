@@ -22,6 +22,10 @@ import org.gpuagent.scheduler.LeaseId;
  *       {@code journal_unavailable} while the ledger journal cannot be written.</li>
  *   <li>{@code DELETE /v1/leases/{id}}, {@code DELETE /v1/leases?holder=ID} → 204 once the release
  *       is durable, idempotent; 503 {@code journal_unavailable} when it cannot be stored.</li>
+ *   <li>{@code PATCH /v1/leases/{id}} {@code {"bytes":N,"waitMs":W}} → 200 {@code {"lease":{...},
+ *       "preempted":[ids],"message"}}; a growth is an admission of the difference (may wait,
+ *       preempt, or be refused with 409 as above; 409 {@code lease_evicting} for a lease being
+ *       evicted); 404 for a lease not counted.</li>
  *   <li>{@code GET /v1/leases}, {@code GET /v1/leases/{id}}, {@code GET /v1/status}.</li>
  * </ul>
  * Every {@code /v1} call needs {@code Authorization: Bearer <token>} (401 otherwise, before
@@ -144,7 +148,8 @@ public final class ApiServer implements AutoCloseable {
             return switch (method) {
                 case "GET" -> leases.get(id);
                 case "DELETE" -> leases.release(id);
-                default -> throw notAllowed(method, "GET, DELETE");
+                case "PATCH" -> leases.resize(id, ex);
+                default -> throw notAllowed(method, "GET, PATCH, DELETE");
             };
         } else if (path.equals("/v1/status")) {
             if (!method.equals("GET")) {

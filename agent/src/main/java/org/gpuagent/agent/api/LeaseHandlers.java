@@ -95,7 +95,39 @@ final class LeaseHandlers {
     /** {@code POST /v1/leases}: decided now, or after waiting while the client stays. */
     ApiExchange.Response admit(ApiExchange.Request ex) throws ApiError {
         AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
-        Admission a = ledger.request(request);
+        Decision.Final outcome = decided(ledger.request(request), request.maxWait(), ex);
+        return answer(outcome);
+    }
+
+    /**
+     * {@code PATCH /v1/leases/{id}}: 200 with the lease at its new size; a growth waits, preempts
+     * or is refused (409) as an admission is; 404 for a lease not counted.
+     */
+    ApiExchange.Response resize(LeaseId id, ApiExchange.Request ex) throws ApiError {
+        LeaseRequestParser.ResizeRequest r = LeaseRequestParser.parseResize(ex.body(), ApiServer.MAX_WAIT);
+        Decision.Final outcome = decided(ledger.resize(id, r.bytes(), r.maxWait()), r.maxWait(), ex);
+        if (outcome instanceof Decision.Denied no && no.reason() == Decision.Reason.LEASE_NOT_FOUND) {
+            throw new ApiError(404, "no_such_lease", no.sentence());
+        }
+        if (outcome instanceof Decision.Denied no && no.reason() == Decision.Reason.LEASE_EVICTING) {
+            throw new ApiError(409, "lease_evicting", no.sentence(), Map.of("reason", no.reason().label()));
+        }
+        if (outcome instanceof Decision.Denied) {
+            return answer(outcome);
+        }
+        Lease lease = outcome instanceof Decision.Admitted a ? a.lease()
+                : ((Decision.AdmittedAfterPreemption) outcome).lease();
+        List<Lease> victims = outcome instanceof Decision.AdmittedAfterPreemption p ? p.victims() : List.of();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("lease", LeaseJson.of(lease));
+        m.put("preempted", victims.stream().map(v -> v.id().value()).toList());
+        m.put("message", outcome.sentence());
+        // No hand-back when the client has left: the lease was its before, at one size or the other.
+        return ApiExchange.Response.json(200, m);
+    }
+
+    /** The final decision of {@code a}: at once, or after waiting while the client stays. */
+    private Decision.Final decided(Admission a, Duration maxWait, ApiExchange.Request ex) throws ApiError {
         Decision first = join(a.firstDecision());
         Decision.Final outcome;
         if (first instanceof Decision.Final f) {
@@ -112,15 +144,14 @@ final class LeaseHandlers {
                 }
             } else {
                 try {
-                    outcome = awaitOutcome(a, request.maxWait().plus(longestEviction).plus(ANSWER_SLACK),
-                            ex::clientGone);
+                    outcome = awaitOutcome(a, maxWait.plus(longestEviction).plus(ANSWER_SLACK), ex::clientGone);
                 } finally {
                     waiting.release();
                 }
             }
         }
         ledgerChanged.run();
-        return answer(outcome);
+        return outcome;
     }
 
     /**

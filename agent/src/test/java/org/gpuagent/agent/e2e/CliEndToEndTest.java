@@ -55,6 +55,34 @@ class CliEndToEndTest extends SimulatedDaemonTest {
     }
 
     @Test
+    void resizeGrowsShrinksAndIsDeniedLikeAnAdmission() throws Exception {
+        CliRun admitted = cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h-resize");
+        assertEquals(0, admitted.exit(), admitted.toString());
+        String id = admitted.out().strip();
+
+        CliRun grown = cli("resize", "--lease", id, "--bytes", "1.5GiB");
+        assertEquals(0, grown.exit(), grown.toString());
+        assertTrue(grown.out().startsWith("immich lease " + id + " for h-resize resized from 512 MiB to 1.5 GiB"),
+                grown.out());
+        assertEquals(1536L << 20, num(map(list(json(daemon.api("GET", "/v1/leases", null)).get("leases")).get(0))
+                .get("bytes")));
+
+        assertEquals(0, cli("admit", "--service", "frigate", "--holder", "h-frigate").exit());
+        CliRun tooBig = cli("resize", "--lease", id, "--bytes", "3GiB");
+        assertEquals(3, tooBig.exit(), tooBig.toString());
+        assertTrue(tooBig.err().startsWith("gpu-agent: growing immich lease " + id + " to 3 GiB: "), tooBig.err());
+        assertEquals(0, cli("release", "--holder", "h-frigate").exit());
+
+        assertEquals(0, cli("resize", "--lease", id, "--bytes", "256MiB").exit());
+        assertEquals(0, cli("release", "--lease", id).exit());
+        CliRun gone = cli("resize", "--lease", id, "--bytes", "256MiB");
+        assertEquals(3, gone.exit(), gone.toString());
+        assertTrue(gone.err().contains("not counted"), gone.err());
+        assertEquals(2, cli("resize", "--lease", id, "--bytes", "lots").exit());
+        assertEquals(2, cli("resize", "--lease", id).exit());
+    }
+
+    @Test
     void releaseByHolderTwice() throws Exception {
         assertEquals(0, cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h1").exit());
         assertEquals(0, cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h1").exit());
