@@ -111,6 +111,24 @@ public final class AdmissionController implements AutoCloseable {
     }
 
     /**
+     * What {@link #request} would decide for {@code request} now, without deciding it: no lease, no
+     * queue entry, no eviction, no journal record, no event, no request id. See {@link Forecast}.
+     */
+    public CompletableFuture<Forecast> dryRun(AdmissionRequest request) {
+        Objects.requireNonNull(request, "request");
+        CompletableFuture<Forecast> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            try {
+                Forecast forecast = ledger.forecast(request);
+                settled.add(() -> f.complete(forecast));
+            } catch (RuntimeException e) {
+                settled.add(() -> f.completeExceptionally(e));
+            }
+        });
+        return f;
+    }
+
+    /**
      * Changes a counted lease's size to {@code bytes}; it keeps its id, holder, grant time and
      * state. Never blocks.
      * <ul>

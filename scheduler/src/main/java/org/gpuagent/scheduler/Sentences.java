@@ -104,6 +104,12 @@ final class Sentences {
         return "it is being evicted, so it may shrink but not grow";
     }
 
+    /** A dry run's ADMIT. */
+    static String wouldAdmit(String service, long bytes, long freeAfter, long budget) {
+        return service + " would be admitted now: " + size(bytes) + "; " + size(Math.max(0, freeAfter)) + " of the "
+                + size(budget) + " budget would still be free";
+    }
+
     /** Refused because requests of equal or higher priority wait ahead, and it asked not to wait. */
     static String deniedBehind(String service, long bytes, int ahead) {
         return ahead(service, bytes, ahead) + "; not waiting";
