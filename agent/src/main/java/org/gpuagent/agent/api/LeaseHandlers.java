@@ -18,6 +18,7 @@ import org.gpuagent.scheduler.Admission;
 import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.AdmissionRequest;
 import org.gpuagent.scheduler.Decision;
+import org.gpuagent.scheduler.Forecast;
 import org.gpuagent.scheduler.JournalUnavailableException;
 import org.gpuagent.scheduler.Lease;
 import org.gpuagent.scheduler.LeaseId;
@@ -97,6 +98,37 @@ final class LeaseHandlers {
         AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
         Decision.Final outcome = decided(ledger.request(request), request.maxWait(), ex);
         return answer(outcome);
+    }
+
+    /**
+     * {@code POST /v1/leases?dryRun=true}: the decision the request would get now, changing nothing.
+     * 200 {@code {"dryRun":true,"decision":"admit|preempt|wait|deny","service","bytes",
+     * "preempted":[ids],"preemptedServices":[names],"awaiting":[ids],"position","deadline",
+     * "reason","shortfallBytes","message"}} ({@code position} only for wait, {@code deadline} for
+     * wait and preempt, {@code reason} for deny); 404 for an unknown service; 400 as for POST.
+     */
+    ApiExchange.Response dryRun(ApiExchange.Request ex) throws ApiError {
+        AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
+        Forecast f = join(ledger.dryRun(request));
+        if (f.reason().isPresent() && f.reason().get() == Decision.Reason.UNKNOWN_SERVICE) {
+            throw new ApiError(404, "unknown_service", f.sentence());
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dryRun", true);
+        m.put("decision", f.outcome().label());
+        m.put("service", f.service());
+        m.put("bytes", f.bytes());
+        m.put("preempted", f.preempted().stream().map(l -> l.id().value()).toList());
+        m.put("preemptedServices", f.preempted().stream().map(Lease::service).distinct().toList());
+        m.put("awaiting", f.awaited().stream().map(l -> l.id().value()).toList());
+        if (f.outcome() == Forecast.Outcome.WAIT) {
+            m.put("position", f.position());
+        }
+        f.deadline().ifPresent(d -> m.put("deadline", d.toString()));
+        f.reason().ifPresent(r -> m.put("reason", r.label()));
+        m.put("shortfallBytes", f.shortfallBytes());
+        m.put("message", f.sentence());
+        return ApiExchange.Response.json(200, m);
     }
 
     /**

@@ -83,6 +83,32 @@ class CliEndToEndTest extends SimulatedDaemonTest {
     }
 
     @Test
+    void admitDryRunSaysWhatWouldHappenAndChangesNothing() throws Exception {
+        assertEquals(0, cli("admit", "--service", "ollama", "--holder", "systemd:ollama.service").exit());
+        CliRun preempt = cli("admit", "--service", "frigate", "--bytes", "2GiB", "--dry-run");
+        assertEquals(0, preempt.exit(), preempt.toString());
+        assertTrue(preempt.out().startsWith("dry run: preempt: frigate needs 2 GiB"), preempt.out());
+        assertTrue(preempt.out().contains("preempting ollama lease"), preempt.out());
+        assertEquals(1, preempt.out().lines().count(), preempt.out());
+
+        CliRun asJson = cli("admit", "--service", "frigate", "--bytes", "2GiB", "--dry-run", "--json");
+        assertEquals(0, asJson.exit(), asJson.toString());
+        Map<String, Object> m = JSON.std.mapFrom(asJson.out());
+        assertEquals("preempt", m.get("decision"));
+        assertEquals(List.of("ollama"), m.get("preemptedServices"));
+
+        CliRun deny = cli("admit", "--service", "frigate", "--bytes", "5GiB", "--dry-run");
+        assertEquals(3, deny.exit(), deny.toString());
+        assertTrue(deny.out().startsWith("dry run: deny: "), deny.out());
+        assertEquals(2, cli("admit", "--service", "frigate", "--json").exit(), "--json needs --dry-run");
+
+        List<?> leases = list(json(daemon.api("GET", "/v1/leases", null)).get("leases"));
+        assertEquals(1, leases.size());
+        assertEquals("active", map(leases.get(0)).get("state"), "nothing was preempted");
+        assertEquals(0, cli("release", "--holder", "systemd:ollama.service").exit());
+    }
+
+    @Test
     void releaseByHolderTwice() throws Exception {
         assertEquals(0, cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h1").exit());
         assertEquals(0, cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h1").exit());
