@@ -45,6 +45,7 @@ public final class SchedulerMetrics {
     private final Counter admissions;
     private final Counter preemptions;
     private final Counter failOpenAdmissions;
+    private final Counter unresponsiveVictims;
     private final Timer admissionTimer;
     private final PublishedFamilies view = new PublishedFamilies();
     private final Runnable changed;
@@ -71,6 +72,12 @@ public final class SchedulerMetrics {
                 .help("Starts of a fail-open service that went ahead without a lease because the agent could not "
                         + "be reached, per service; counted from the state directory's record when the agent "
                         + "starts again.")
+                .labelNames("service")
+                .register(registry);
+        this.unresponsiveVictims = Counter.builder()
+                .name("nvgpu_preemption_unresponsive")
+                .help("Preempted leases whose memory was still in use after every preemption action of their service "
+                        + "(they stay counted until it is free or they are released), per preempted service.")
                 .labelNames("service")
                 .register(registry);
         for (String s : services) {
@@ -119,6 +126,12 @@ public final class SchedulerMetrics {
     /** A lease of {@code victimService} was preempted. */
     public void preempted(String victimService) {
         preemptions.labelValues(serviceLabel(victimService)).inc();
+        changed.run();
+    }
+
+    /** A preempted lease of {@code victimService} still held its memory after its last preemption action. */
+    public void unresponsiveVictim(String victimService) {
+        unresponsiveVictims.labelValues(serviceLabel(victimService)).inc();
         changed.run();
     }
 

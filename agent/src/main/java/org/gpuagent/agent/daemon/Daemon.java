@@ -163,9 +163,10 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
+        ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock,
+                null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
-                .evictor(new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock))
-                .listener(leaseActions).listener(events)
+                .evictor(evictor).listener(evictor).listener(leaseActions).listener(events)
                 .zone(ZoneId.systemDefault()), sim);
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
@@ -209,11 +210,14 @@ public final class Daemon implements AutoCloseable {
         return backend;
     }
 
-    /** Each preemptible service's actuator; on the simulator, one that acts on the simulator instead. */
-    private Map<String, Actuator> actuators(SharedHttpClient http, Optional<SimulatedServices> sim) {
-        Map<String, Actuator> actuators = Actuators.forServices(config.services(), http);
-        sim.ifPresent(x -> actuators.replaceAll((service, real) -> new SimulatedEviction(real, x,
-                SIM_EVICTION_DELAY)));
+    /**
+     * Each preemptible service's actions in escalation order; on the simulator, ones that act on
+     * the simulator instead.
+     */
+    private Map<String, List<Actuator>> actuators(SharedHttpClient http, Optional<SimulatedServices> sim) {
+        Map<String, List<Actuator>> actuators = Actuators.chainsForServices(config.services(), http);
+        sim.ifPresent(x -> actuators.replaceAll((service, chain) -> chain.stream()
+                .map(real -> (Actuator) new SimulatedEviction(real, x, SIM_EVICTION_DELAY)).toList()));
         return actuators;
     }
 

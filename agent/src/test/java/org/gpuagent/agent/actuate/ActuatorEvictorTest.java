@@ -60,16 +60,85 @@ class ActuatorEvictorTest {
     }
 
     @Test
-    void aLeasesOwnActionRunsInsteadOfTheServicesActuator() throws Exception {
+    void aLeasesOwnActionRunsBeforeTheServicesActions() throws Exception {
         LeaseActions byLease = new LeaseActions();
         byLease.register(new LeaseId(7), fake("unload qwen"));
-        ActuatorEvictor evictor = new ActuatorEvictor(Map.of("ollama", fake("unload all")), byLease, executor,
-                InstantSource.fixed(NOW));
+        ActuatorEvictor evictor = new ActuatorEvictor(Map.of("ollama", List.of(fake("unload all"))), byLease, executor,
+                InstantSource.fixed(NOW), order -> Duration.ofMillis(20), order -> { });
 
         evictor.evict(order(7, "ollama-model:qwen")).toCompletableFuture().get(10, TimeUnit.SECONDS);
         evictor.evict(order(8, "ollama-model:llama")).toCompletableFuture().get(10, TimeUnit.SECONDS);
 
-        assertEquals(List.of("unload qwen on lease 7", "unload all on lease 8"), acted);
+        // Lease 7's memory never comes back here, so its service's action follows as escalation.
+        assertEquals(List.of("unload qwen on lease 7", "unload all on lease 7", "unload all on lease 8"), acted);
+    }
+
+    /**
+     * A victim that ignores its first action: the next one runs once the step wait passes without
+     * its memory back, and when that one frees it, nothing more runs and nothing is reported.
+     */
+    @Test
+    void aVictimThatIgnoresItsFirstActionIsEscalatedToTheNext() throws Exception {
+        List<Evictor.Order> unresponsive = Collections.synchronizedList(new ArrayList<>());
+        ActuatorEvictor[] self = new ActuatorEvictor[1];
+        Actuator stop = new Actuator() {
+            @Override
+            public String describe() {
+                return "stop-unit";
+            }
+
+            @Override
+            public String act(Evictor.Order order, Duration timeout) {
+                acted.add("stop-unit on lease " + order.victim().id());
+                // The memory is seen free: the ledger releases the lease.
+                self[0].onEvent(new LedgerEvent.Evicted(NOW, order.victim(), "evicted"));
+                return "stopped";
+            }
+        };
+        ActuatorEvictor evictor = new ActuatorEvictor(Map.of("ollama", List.of(fake("ollama-unload"), stop,
+                fake("never reached"))), new LeaseActions(), executor, InstantSource.fixed(NOW),
+                order -> Duration.ofMillis(50), unresponsive::add);
+        self[0] = evictor;
+
+        evictor.evict(order(7, "systemd:ollama.service")).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertEquals(List.of("ollama-unload on lease 7", "stop-unit on lease 7"), acted);
+        assertEquals(List.of(), unresponsive);
+    }
+
+    /** A victim whose memory never comes back runs every action, then is reported, once. */
+    @Test
+    void aVictimThatNeverFreesIsReportedAfterTheLastAction() throws Exception {
+        List<Evictor.Order> unresponsive = Collections.synchronizedList(new ArrayList<>());
+        LeaseActions byLease = new LeaseActions();
+        byLease.register(new LeaseId(7), fake("unload qwen"));
+        ActuatorEvictor evictor = new ActuatorEvictor(Map.of("ollama", List.of(fake("ollama-unload"),
+                fake("stop-unit"))), byLease, executor, InstantSource.fixed(NOW), order -> Duration.ofMillis(20),
+                unresponsive::add);
+
+        evictor.evict(order(7, "ollama-model:qwen")).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertEquals(List.of("unload qwen on lease 7", "ollama-unload on lease 7", "stop-unit on lease 7"), acted,
+                "the lease's own action first, then the service's in order");
+        assertEquals(1, unresponsive.size());
+        assertEquals(new LeaseId(7), unresponsive.get(0).victim().id());
+    }
+
+    /** Memory back after the first action: no escalation, no report. */
+    @Test
+    void aVictimThatFreesAfterTheFirstActionIsNotEscalated() throws Exception {
+        List<Evictor.Order> unresponsive = Collections.synchronizedList(new ArrayList<>());
+        ActuatorEvictor evictor = new ActuatorEvictor(Map.of("ollama", List.of(fake("ollama-unload"),
+                fake("stop-unit"))), new LeaseActions(), executor, InstantSource.fixed(NOW),
+                order -> Duration.ofSeconds(30), unresponsive::add);
+        Evictor.Order o = order(7, "systemd:ollama.service");
+        var stage = evictor.evict(o).toCompletableFuture();
+        evictor.onEvent(new LedgerEvent.Evicted(NOW, o.victim(), "evicted"));
+
+        stage.get(10, TimeUnit.SECONDS);
+
+        assertEquals(List.of("ollama-unload on lease 7"), acted);
+        assertEquals(List.of(), unresponsive);
     }
 
     @Test
