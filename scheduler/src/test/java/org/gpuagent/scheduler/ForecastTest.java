@@ -62,6 +62,10 @@ class ForecastTest {
                 .withWait(Duration.ofSeconds(30))));
         assertEquals(Forecast.Outcome.WAIT, wait.outcome());
         assertEquals(1, wait.position());
+        Forecast tooBig = now(rig.controller.dryRun(AdmissionRequest.of("jellyfin").withBytes(5 * GIB)));
+        assertEquals(Optional.of(Decision.Reason.EXCEEDS_BUDGET), tooBig.reason());
+        assertEquals(4 * GIB, tooBig.shortfallBytes(), "5 GiB asked, 1 GiB free");
+        assertEquals("deny", tooBig.outcome().label());
         Forecast unknown = now(rig.controller.dryRun(AdmissionRequest.of("plex")));
         assertEquals(Optional.of(Decision.Reason.UNKNOWN_SERVICE), unknown.reason());
         assertTrue(rig.view().queue().isEmpty());

@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.gpuagent.scheduler.journal.FaultyDisk;
 import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.testing.ManualTime;
 import org.junit.jupiter.api.Test;
@@ -201,6 +203,73 @@ class ResizeTest {
 
     @TempDir
     Path dir;
+
+    /**
+     * While the disk is full: a growth in flight is rolled back (the lease is its old size again)
+     * and fails; a shrink stays applied but is not acknowledged, as a release is not; a resize
+     * arriving then is refused; once space returns, what the ledger holds is what was stored.
+     */
+    @Test
+    void aResizeTheJournalCannotStoreIsRolledBackOrNotAcknowledged() throws Exception {
+        ManualTime time = new ManualTime(Homelab.START);
+        FaultyDisk disk = new FaultyDisk();
+        FileJournal.Options options = FileJournal.Options.defaults().withFiles(disk)
+                .withRetries(time, Duration.ofSeconds(1), Duration.ofSeconds(8));
+        Lease grown;
+        Lease shrunk;
+        try (AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
+                .journal(FileJournal.open(dir, time, options)).zone(ZoneOffset.UTC).build()) {
+            grown = assertInstanceOf(Decision.Admitted.class, await(c.request(AdmissionRequest.of("ollama")
+                    .withBytes(GIB).withHolder("o")).outcome())).lease();
+            shrunk = assertInstanceOf(Decision.Admitted.class, await(c.request(AdmissionRequest.of("immich")
+                    .withBytes(GIB).withHolder("i")).outcome())).lease();
+
+            disk.spaceLeft(0);
+            CompletionException growth = assertThrows(CompletionException.class,
+                    () -> c.resize(grown.id(), 2 * GIB, Duration.ZERO).outcome().join());
+            assertInstanceOf(JournalUnavailableException.class, growth.getCause());
+            assertTrue(growth.getCause().getMessage().contains("could not store the growth of lease " + grown.id()),
+                    growth.getCause().getMessage());
+            assertEquals(GIB, c.view().lease(grown.id()).orElseThrow().bytes(), "rolled back");
+
+            Decision.Denied refused = assertInstanceOf(Decision.Denied.class,
+                    await(c.resize(shrunk.id(), 512 * MIB, Duration.ZERO).outcome()));
+            assertEquals(Decision.Reason.JOURNAL_UNAVAILABLE, refused.reason());
+            assertEquals(GIB, c.view().lease(shrunk.id()).orElseThrow().bytes());
+
+            disk.free();
+        }
+        try (AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
+                .journal(FileJournal.open(dir, time)).zone(ZoneOffset.UTC).build()) {
+            assertEquals(GIB, c.view().lease(grown.id()).orElseThrow().bytes(), "the rollback was stored");
+            assertEquals(GIB, c.view().lease(shrunk.id()).orElseThrow().bytes(), "the refused shrink changed nothing");
+        }
+    }
+
+    @Test
+    void aShrinkTheJournalCannotStoreStaysAppliedButIsNotAcknowledged() throws Exception {
+        ManualTime time = new ManualTime(Homelab.START);
+        FaultyDisk disk = new FaultyDisk();
+        FileJournal.Options options = FileJournal.Options.defaults().withFiles(disk)
+                .withRetries(time, Duration.ofSeconds(1), Duration.ofSeconds(8));
+        try (AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
+                .journal(FileJournal.open(dir, time, options)).zone(ZoneOffset.UTC).build()) {
+            Lease l = assertInstanceOf(Decision.Admitted.class, await(c.request(AdmissionRequest.of("immich")
+                    .withBytes(GIB).withHolder("i")).outcome())).lease();
+            disk.spaceLeft(0);
+            // The journal learns the disk is full only on a write: this shrink is that write.
+            CompletionException e = assertThrows(CompletionException.class,
+                    () -> c.resize(l.id(), 256 * MIB, Duration.ZERO).outcome().join());
+            assertInstanceOf(JournalUnavailableException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().startsWith("the resize is not stored yet: "), e.getCause().getMessage());
+            assertEquals(256 * MIB, c.view().lease(l.id()).orElseThrow().bytes(), "applied, though not yet durable");
+            disk.free();
+        }
+        try (AdmissionController c = AdmissionController.builder(Homelab.config(4 * GIB, 0), time, time)
+                .journal(FileJournal.open(dir, time)).zone(ZoneOffset.UTC).build()) {
+            assertEquals(256 * MIB, c.view().leases().get(0).bytes(), "stored once the disk had room");
+        }
+    }
 
     @Test
     void aResizeSurvivesARestart() throws Exception {
