@@ -141,6 +141,49 @@ class ActuatorEvictorTest {
         assertEquals(List.of(), unresponsive);
     }
 
+    /**
+     * Wired to a real ledger: Ollama ignores its unload; the stop that follows makes its memory
+     * free, the ledger (fed the observation) releases the victim, the evictor hears it and stops
+     * escalating, and the request that preempted is admitted. Nothing is reported.
+     */
+    @Test
+    void escalationAgainstTheLedger() throws Exception {
+        long gib = 1L << 30;
+        Service frigate = Service.of("frigate", PriorityClass.CRITICAL, gib, false);
+        org.gpuagent.scheduler.testing.ManualTime time = new org.gpuagent.scheduler.testing.ManualTime(NOW);
+        List<Evictor.Order> unresponsive = Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicReference<org.gpuagent.scheduler.AdmissionController> ledger =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Actuator stop = new Actuator() {
+            @Override
+            public String describe() {
+                return "stop-unit";
+            }
+
+            @Override
+            public String act(Evictor.Order order, Duration timeout) {
+                acted.add("stop-unit on lease " + order.victim().id());
+                ledger.get().observe(org.gpuagent.scheduler.Observation.builder(time.instant(), 4 * gib)
+                        .holder("ollama", "systemd:ollama.service", 0).build()).join();
+                return "stopped";
+            }
+        };
+        ActuatorEvictor evictor = new ActuatorEvictor(Map.of("ollama", List.of(fake("ollama-unload"), stop)),
+                new LeaseActions(), executor, time, order -> Duration.ofMillis(50), unresponsive::add);
+        ledger.set(org.gpuagent.scheduler.AdmissionController.builder(new org.gpuagent.scheduler.SchedulerConfig(
+                4 * gib, org.gpuagent.scheduler.Headroom.fixed(0), List.of(frigate, OLLAMA)), time, time)
+                .evictor(evictor).listener(evictor).build());
+        ledger.get().request(org.gpuagent.scheduler.AdmissionRequest.of("ollama").withBytes(3 * gib)
+                .withHolder("systemd:ollama.service")).outcome().join();
+
+        org.gpuagent.scheduler.Decision.Final d = ledger.get().request(org.gpuagent.scheduler.AdmissionRequest
+                .of("frigate").withBytes(2 * gib).withWait(Duration.ofMinutes(1))).outcome().get(10, TimeUnit.SECONDS);
+
+        assertTrue(d instanceof org.gpuagent.scheduler.Decision.AdmittedAfterPreemption, d.sentence());
+        assertEquals(List.of("ollama-unload on lease 1", "stop-unit on lease 1"), acted);
+        assertEquals(List.of(), unresponsive);
+    }
+
     @Test
     void aRegistrationIsForgottenOnceTheLeaseIsNoLongerCounted() {
         LeaseActions byLease = new LeaseActions();
