@@ -23,7 +23,8 @@ import org.gpuagent.scheduler.Decision;
  * {@code admitted_after_preemption}, or {@code denied_<reason>} with the scheduler's reason label
  * ({@code denied_insufficient_vram}, {@code denied_deadline_passed}, ...), so
  * {@code outcome=~"denied_.*"} selects every denial. Every series a configured service can have
- * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason, preemptions,
+ * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason but the
+ * resize-only {@code lease_not_found} and {@code lease_evicting}, preemptions,
  * fail-open admissions),
  * so rate() and increase() see the first event: a series born at 4 after a burst of four denials
  * within one scrape would read as no increase. A service name outside the configured set (a
@@ -44,6 +45,7 @@ public final class SchedulerMetrics {
     private final Counter admissions;
     private final Counter preemptions;
     private final Counter failOpenAdmissions;
+    private final Counter unresponsiveVictims;
     private final Timer admissionTimer;
     private final PublishedFamilies view = new PublishedFamilies();
     private final Runnable changed;
@@ -72,11 +74,17 @@ public final class SchedulerMetrics {
                         + "starts again.")
                 .labelNames("service")
                 .register(registry);
+        this.unresponsiveVictims = Counter.builder()
+                .name("nvgpu_preemption_unresponsive")
+                .help("Preempted leases whose memory was still in use after every preemption action of their service "
+                        + "(they stay counted until it is free or they are released), per preempted service.")
+                .labelNames("service")
+                .register(registry);
         for (String s : services) {
             admissions.labelValues(s, OUTCOME_ADMITTED);
             admissions.labelValues(s, OUTCOME_ADMITTED_AFTER_PREEMPTION);
             for (Decision.Reason r : Decision.Reason.values()) {
-                if (r != Decision.Reason.UNKNOWN_SERVICE) {
+                if (r != Decision.Reason.UNKNOWN_SERVICE && !resizeOnly(r)) {
                     admissions.labelValues(s, OUTCOME_DENIED_PREFIX + r.label());
                 }
             }
@@ -87,6 +95,14 @@ public final class SchedulerMetrics {
             admissions.labelValues(UNKNOWN_SERVICE, OUTCOME_DENIED_PREFIX + Decision.Reason.UNKNOWN_SERVICE.label());
         }
         registry.register(view);
+    }
+
+    /**
+     * Reasons only a resize gets (a lease gone or being evicted): their series are born when one
+     * happens, not at 0, so that the exposition of a ledger nobody resizes stays as it was.
+     */
+    private static boolean resizeOnly(Decision.Reason r) {
+        return r == Decision.Reason.LEASE_NOT_FOUND || r == Decision.Reason.LEASE_EVICTING;
     }
 
     /** A request of {@code service} was granted after {@code waited} (zero when it did not wait). */
@@ -110,6 +126,12 @@ public final class SchedulerMetrics {
     /** A lease of {@code victimService} was preempted. */
     public void preempted(String victimService) {
         preemptions.labelValues(serviceLabel(victimService)).inc();
+        changed.run();
+    }
+
+    /** A preempted lease of {@code victimService} still held its memory after its last preemption action. */
+    public void unresponsiveVictim(String victimService) {
+        unresponsiveVictims.labelValues(serviceLabel(victimService)).inc();
         changed.run();
     }
 

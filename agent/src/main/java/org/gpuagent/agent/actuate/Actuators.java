@@ -27,6 +27,25 @@ public final class Actuators {
         return m;
     }
 
+    /**
+     * By service name, each service's actions in escalation order ({@code preemption} as a list, or
+     * with {@code then}); a service whose action is {@code none} has none.
+     */
+    public static Map<String, List<Actuator>> chainsForServices(List<ServiceConfig> services,
+            Supplier<HttpClient> http) {
+        Map<String, List<Actuator>> m = new LinkedHashMap<>();
+        for (ServiceConfig sc : services) {
+            List<Actuator> chain = new java.util.ArrayList<>();
+            for (ServiceConfig.Preemption step : sc.preemption().steps()) {
+                of(step, http).ifPresent(chain::add);
+            }
+            if (!chain.isEmpty()) {
+                m.put(sc.name(), List.copyOf(chain));
+            }
+        }
+        return m;
+    }
+
     /** The actuator of one preemption setting; empty for {@code none}. */
     static Optional<Actuator> of(ServiceConfig.Preemption p, Supplier<HttpClient> http) {
         return Optional.ofNullable(switch (p.action()) {

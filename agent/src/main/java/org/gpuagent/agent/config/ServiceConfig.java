@@ -67,8 +67,32 @@ public record ServiceConfig(Service service, FailMode failMode, Match match, Pre
         }
     }
 
-    /** What the agent does to a victim of preemption. */
-    public record Preemption(Action action, Optional<String> target) {
+    /**
+     * What the agent does to a victim of preemption.
+     *
+     * @param then the escalation: actions tried in order, each when the victim's memory has still
+     *             not come back after the one before (e.g. unload, then stop the unit); empty for
+     *             the single-action form
+     */
+    public record Preemption(Action action, Optional<String> target, List<Preemption> then) {
+        public Preemption {
+            Objects.requireNonNull(action, "action");
+            Objects.requireNonNull(target, "target");
+            then = List.copyOf(then);
+        }
+
+        public Preemption(Action action, Optional<String> target) {
+            this(action, target, List.of());
+        }
+
+        /** This action, then each escalation step, in order (each without its own {@code then}). */
+        public List<Preemption> steps() {
+            List<Preemption> all = new java.util.ArrayList<>();
+            all.add(new Preemption(action, target));
+            all.addAll(then);
+            return List.copyOf(all);
+        }
+
         public enum Action {
             /** Not preemptible. */
             NONE("none"),

@@ -136,47 +136,83 @@ final class ServicesSection {
         return match;
     }
 
+    /**
+     * {@code preemption}: one action ({@code stop-unit}, or a mapping {@code {action, unit|container|url,
+     * then}}), or an ordered list of actions ({@code [ollama-unload, stop-unit]}): the first is
+     * tried, and each next one when the victim's memory has still not come back (escalation). In
+     * the list, and under {@code then}, each action takes its target from the match rules or the
+     * default (Ollama's URL).
+     */
     private static Preemption preemption(YamlSection s, String path, PriorityClass priority, Match match) {
         if (!s.has("preemption")) {
             s.node("preemption");
             return Preemption.none();
         }
-        String actionText;
-        Optional<String> target;
-        YamlSection p = null;
-        Optional<String> scalar = s.node("preemption").filter(n -> n instanceof org.snakeyaml.engine.v2.nodes.ScalarNode)
-                .map(n -> ((org.snakeyaml.engine.v2.nodes.ScalarNode) n).getValue());
-        if (scalar.isPresent()) {
-            actionText = scalar.get().strip();
-            target = Optional.empty();
-        } else {
-            p = s.section("preemption");
-            actionText = p.string("action", "");
-            target = p.scalar("url").or(() -> Optional.empty());
-        }
-        Optional<Preemption.Action> action = Preemption.Action.fromLabel(actionText);
-        int line = p == null ? s.lineOf("preemption") : p.lineOf("action");
-        if (action.isEmpty()) {
-            s.problem(line, path + ".preemption", "\"" + actionText + "\" is not one of none, ollama-unload, restart-unit, stop-unit, stop-container");
-            if (p != null) {
-                p.scalar("unit");
-                p.scalar("container");
-                p.finish();
+        org.snakeyaml.engine.v2.nodes.Node node = s.node("preemption").orElseThrow();
+        int line = s.lineOf("preemption");
+        if (node instanceof org.snakeyaml.engine.v2.nodes.SequenceNode) {
+            List<String> labels = s.strings("preemption");
+            if (labels.isEmpty()) {
+                s.problem(line, path + ".preemption", "an empty list; name at least one action, or none");
+                return Preemption.none();
             }
+            return chain(s, line, path, labels.get(0), Optional.empty(), labels.subList(1, labels.size()), priority,
+                    match);
+        }
+        Optional<String> scalar = node instanceof org.snakeyaml.engine.v2.nodes.ScalarNode sn
+                ? Optional.of(sn.getValue()) : Optional.empty();
+        if (scalar.isPresent()) {
+            return chain(s, line, path, scalar.get().strip(), Optional.empty(), List.of(), priority, match);
+        }
+        YamlSection p = s.section("preemption");
+        String actionText = p.string("action", "");
+        Optional<String> url = p.scalar("url");
+        Optional<String> unit = p.scalar("unit");
+        Optional<String> container = p.scalar("container");
+        List<String> then = p.strings("then");
+        int actionLine = p.lineOf("action");
+        p.finish();
+        Optional<Preemption.Action> action = Preemption.Action.fromLabel(actionText);
+        Optional<String> target = action.map(a -> switch (a) {
+            case OLLAMA_UNLOAD -> url;
+            case RESTART_UNIT, STOP_UNIT -> unit;
+            case STOP_CONTAINER -> container;
+            case NONE -> Optional.<String>empty();
+        }).orElse(Optional.empty());
+        return chain(s, actionLine, path, actionText, target, then, priority, match);
+    }
+
+    /** The first action and the escalation steps after it; {@link Preemption#none()} after a problem. */
+    private static Preemption chain(YamlSection s, int line, String path, String first, Optional<String> target,
+            List<String> then, PriorityClass priority, Match match) {
+        Optional<Preemption> head = step(s, line, path, first, target, priority, match);
+        List<Preemption> next = new java.util.ArrayList<>();
+        for (String label : then) {
+            Optional<Preemption> step = step(s, line, path, label.strip(), Optional.empty(), priority, match);
+            if (step.isPresent() && !step.get().preemptible()) {
+                s.problem(line, path + ".preemption", "none cannot be an escalation step; list only actions");
+            }
+            step.filter(Preemption::preemptible).ifPresent(next::add);
+        }
+        if (head.isEmpty()) {
             return Preemption.none();
         }
-        Preemption.Action a = action.get();
-        if (p != null) {
-            Optional<String> unit = p.scalar("unit");
-            Optional<String> container = p.scalar("container");
-            target = switch (a) {
-                case OLLAMA_UNLOAD -> target.or(() -> Optional.of(ConfigLoader.DEFAULT_OLLAMA_URL));
-                case RESTART_UNIT, STOP_UNIT -> unit;
-                case STOP_CONTAINER -> container;
-                case NONE -> Optional.empty();
-            };
-            p.finish();
+        if (!head.get().preemptible() && !then.isEmpty()) {
+            s.problem(line, path + ".preemption", "none cannot be followed by other actions");
+            return Preemption.none();
         }
+        return new Preemption(head.get().action(), head.get().target(), next);
+    }
+
+    /** One action with its target (given, else from the match rules or the default); empty after a problem. */
+    private static Optional<Preemption> step(YamlSection s, int line, String path, String actionText,
+            Optional<String> target, PriorityClass priority, Match match) {
+        Optional<Preemption.Action> action = Preemption.Action.fromLabel(actionText);
+        if (action.isEmpty()) {
+            s.problem(line, path + ".preemption", "\"" + actionText + "\" is not one of none, ollama-unload, restart-unit, stop-unit, stop-container");
+            return Optional.empty();
+        }
+        Preemption.Action a = action.get();
         if (target.isEmpty()) {
             target = switch (a) {
                 case OLLAMA_UNLOAD -> Optional.of(ConfigLoader.DEFAULT_OLLAMA_URL);
@@ -201,6 +237,6 @@ final class ServicesSection {
         if (priority == PriorityClass.CRITICAL && a != Preemption.Action.NONE) {
             s.problem(line, path + ".preemption", "critical services are never preempted; remove the preemption action");
         }
-        return new Preemption(a, target);
+        return Optional.of(new Preemption(a, target));
     }
 }

@@ -22,6 +22,7 @@ import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
 import org.gpuagent.agent.actuate.Actuators;
+import org.gpuagent.agent.actuate.LeaseActions;
 import org.gpuagent.agent.api.ApiServer;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.api.StatusJson;
@@ -47,6 +48,7 @@ import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.ScheduledExecutorTimers;
+import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.journal.Journal;
@@ -107,6 +109,8 @@ public final class Daemon implements AutoCloseable {
     private final Shutdown shutdown = new Shutdown();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Per-lease preemption actions (the Ollama proxy registers "unload model M" here). */
+    private final LeaseActions leaseActions = new LeaseActions();
 
     // set while starting; read when stopping (a start that failed leaves some null)
     private AdmissionController ledger;
@@ -159,8 +163,10 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
+        ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock,
+                null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
-                .evictor(new ActuatorEvictor(actuators(http, sim), threads.actuators, clock)).listener(events)
+                .evictor(evictor).listener(evictor).listener(leaseActions).listener(events)
                 .zone(ZoneId.systemDefault()), sim);
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
@@ -179,6 +185,9 @@ public final class Daemon implements AutoCloseable {
         sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim),
                 observation -> publisher.run()));
         sampler.addListener(events);
+        ledger.addListener(new EvictionWatch(timers, clock, s.evictionInterval(), ledger::view,
+                service -> schedulerConfig.service(service).map(Service::evictionDeadline)
+                        .orElse(Service.DEFAULT_EVICTION_DEADLINE), sampler::collectWithProcesses));
         sampler.start();
 
         LedgerView view = ledger.view();
@@ -201,11 +210,14 @@ public final class Daemon implements AutoCloseable {
         return backend;
     }
 
-    /** Each preemptible service's actuator; on the simulator, one that acts on the simulator instead. */
-    private Map<String, Actuator> actuators(SharedHttpClient http, Optional<SimulatedServices> sim) {
-        Map<String, Actuator> actuators = Actuators.forServices(config.services(), http);
-        sim.ifPresent(x -> actuators.replaceAll((service, real) -> new SimulatedEviction(real, x,
-                SIM_EVICTION_DELAY)));
+    /**
+     * Each preemptible service's actions in escalation order; on the simulator, ones that act on
+     * the simulator instead.
+     */
+    private Map<String, List<Actuator>> actuators(SharedHttpClient http, Optional<SimulatedServices> sim) {
+        Map<String, List<Actuator>> actuators = Actuators.chainsForServices(config.services(), http);
+        sim.ifPresent(x -> actuators.replaceAll((service, chain) -> chain.stream()
+                .map(real -> (Actuator) new SimulatedEviction(real, x, SIM_EVICTION_DELAY)).toList()));
         return actuators;
     }
 

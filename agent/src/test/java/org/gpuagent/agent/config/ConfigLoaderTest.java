@@ -72,6 +72,42 @@ class ConfigLoaderTest {
         assertEquals(256 * ByteSize.MIB, c.headroom().bytesFor(4096 * ByteSize.MIB));
     }
 
+    /** An ordered list of actions (escalation), or a mapping with {@code then}; the single-action forms still parse. */
+    @Test
+    void preemptionEscalatesThroughAnOrderedListOfActions() throws ConfigException {
+        AgentConfig c = ConfigLoader.parse("""
+                sampling:
+                  eviction-interval: 200ms
+                services:
+                  llm:
+                    priority: opportunistic
+                    request: 2GiB
+                    match:
+                      units: ollama.service
+                    preemption: [ollama-unload, stop-unit]
+                  llm2:
+                    priority: opportunistic
+                    request: 1GiB
+                    match:
+                      units: ollama2.service
+                    preemption:
+                      action: ollama-unload
+                      url: http://127.0.0.1:11500
+                      then: [restart-unit, stop-unit]
+                """, "t.yaml");
+        assertEquals(Duration.ofMillis(200), c.sampling().evictionInterval());
+        assertEquals(List.of(new Preemption(Preemption.Action.OLLAMA_UNLOAD, java.util.Optional.of(ConfigLoader.DEFAULT_OLLAMA_URL)),
+                new Preemption(Preemption.Action.STOP_UNIT, java.util.Optional.of("ollama.service"))),
+                c.service("llm").orElseThrow().preemption().steps());
+        assertEquals(List.of(Preemption.Action.OLLAMA_UNLOAD, Preemption.Action.RESTART_UNIT, Preemption.Action.STOP_UNIT),
+                c.service("llm2").orElseThrow().preemption().steps().stream().map(Preemption::action).toList());
+        assertEquals(java.util.Optional.of("http://127.0.0.1:11500"),
+                c.service("llm2").orElseThrow().preemption().steps().get(0).target());
+        assertEquals(1, ConfigLoader.parse("services:\n  a:\n    priority: batch\n    request: 1GiB\n"
+                + "    preemption: ollama-unload\n", "t.yaml").service("a").orElseThrow().preemption().steps().size(),
+                "the single-action form: one step");
+    }
+
     /** Each bad config names the path and the line of the problem. */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
@@ -103,6 +139,10 @@ class ConfigLoaderTest {
         "template unit|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [worker@.service]|6|services.a.match.units|worker@1.service",
         "two @ in a unit|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      units: [a@b@c.service]|6|services.a.match.units|not a systemd unit name",
         "bad preemption unit|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    preemption:\\n      action: restart-unit\\n      unit: -x|6|services.a.preemption.unit|not a systemd unit name",
+        "none in an escalation|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    preemption: [ollama-unload, none]|5|services.a.preemption|none cannot be an escalation step",
+        "empty escalation|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    preemption: []|5|services.a.preemption|an empty list",
+        "unknown escalation step|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    preemption:\\n      action: ollama-unload\\n      then: [explode]|6|services.a.preemption|\"explode\" is not one of",
+        "eviction reads too fast|sampling:\\n  eviction-interval: 5ms|2|sampling.eviction-interval|outside 20ms-5s",
         "bad container name|services:\\n  a:\\n    priority: batch\\n    request: 1GiB\\n    match:\\n      containers: [-rm]|6|services.a.match.containers|not a container name",
     })
     void reportsPathAndLine(String name, String yaml, int line, String path, String fragment) {
