@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -46,12 +47,18 @@ final class LeaseHandlers {
     private final Runnable ledgerChanged;
     private final Semaphore waiting;
     private final Duration longestEviction;
+    private final LeaseSizer sizer;
 
     /**
      * @param ledgerChanged called after each request that may have changed the ledger
      * @param waiting       permits of requests that may wait at once
      */
     LeaseHandlers(AdmissionController ledger, Runnable ledgerChanged, Semaphore waiting) {
+        this(ledger, ledgerChanged, waiting, LeaseSizer.NONE);
+    }
+
+    LeaseHandlers(AdmissionController ledger, Runnable ledgerChanged, Semaphore waiting, LeaseSizer sizer) {
+        this.sizer = sizer;
         this.ledger = ledger;
         this.ledgerChanged = ledgerChanged;
         this.waiting = waiting;
@@ -94,7 +101,15 @@ final class LeaseHandlers {
 
     /** {@code POST /v1/leases}: decided now, or after waiting while the client stays. */
     ApiExchange.Response admit(ApiExchange.Request ex) throws ApiError {
-        AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
+        LeaseRequestParser.LeaseRequest parsed = LeaseRequestParser.parseRequest(ex.body(), ApiServer.MAX_WAIT);
+        AdmissionRequest request = parsed.request();
+        if (parsed.autoBytes()) {
+            OptionalLong sized = sizer.autoBytes(request.service(), parsed.signature());
+            if (sized.isPresent() && sized.getAsLong() > 0) {
+                request = new AdmissionRequest(request.service(), sized, request.holder(), request.pids(),
+                        request.maxWait());
+            }
+        }
         Admission a = ledger.request(request);
         Decision first = join(a.firstDecision());
         Decision.Final outcome;
@@ -120,7 +135,19 @@ final class LeaseHandlers {
             }
         }
         ledgerChanged.run();
+        if (parsed.signature().isPresent()) {
+            leaseOf(outcome).ifPresent(l -> sizer.granted(l.id(), parsed.signature().get()));
+        }
         return answer(outcome);
+    }
+
+    private static Optional<Lease> leaseOf(Decision.Final d) {
+        if (d instanceof Decision.Admitted a) {
+            return Optional.of(a.lease());
+        } else if (d instanceof Decision.AdmittedAfterPreemption a) {
+            return Optional.of(a.lease());
+        }
+        return Optional.empty();
     }
 
     /**

@@ -18,6 +18,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.gpuagent.agent.StateDirectory;
+import org.gpuagent.agent.sizing.LearnedSizes;
+import org.gpuagent.agent.sizing.LeaseSizing;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
@@ -159,9 +161,12 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
+        LeaseSizing sizing = new LeaseSizing(learnedSizes(), config.ffmpegSizes(), threads.reporting,
+                DaemonLog::warn);
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
                 .evictor(new ActuatorEvictor(actuators(http, sim), threads.actuators, clock)).listener(events)
-                .zone(ZoneId.systemDefault()), sim);
+                .listener(sizing).zone(ZoneId.systemDefault()), sim);
+        sizing.adopt(ledger.view().leases());
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
         publisher.run();
@@ -172,12 +177,14 @@ public final class Daemon implements AutoCloseable {
             OptionalInt arbitrated = device.select(sample).map(d -> OptionalInt.of(d.index()))
                     .orElse(OptionalInt.empty());
             return StatusJson.of(agent, sample, arbitrated, ledger.view(), config::service);
-        }, publisher);
+        }, publisher, sizing);
 
         AttributionChain attributor = attribution(sim);
         sampler.addListener(metrics.listener(attributor));
-        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim),
-                observation -> publisher.run()));
+        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim), observation -> {
+            publisher.run();
+            sizing.observe(observation, ledger.view());
+        }));
         sampler.addListener(events);
         sampler.start();
 
@@ -250,6 +257,19 @@ public final class Daemon implements AutoCloseable {
                 : new CgroupLiveness(CgroupLiveness.DEFAULT_ROOT, HolderLiveness.processes());
     }
 
+    /**
+     * The learned sizes in the state directory; a damaged file is set aside (and said so) rather
+     * than stopping the agent, and an unreadable one leaves learning off for this run.
+     */
+    private LearnedSizes learnedSizes() throws StartupException {
+        try {
+            return LearnedSizes.openSettingAside(stateDir, DaemonLog::warn);
+        } catch (IOException e) {
+            throw new StartupException("cannot read the learned sizes in " + LearnedSizes.file(stateDir) + ": "
+                    + DaemonLog.describe(e) + " (move it away to start learning afresh)", e);
+        }
+    }
+
     /** The state directory, made the agent's alone, and the API token in it (created at the first start). */
     private ApiToken prepareStateDirectory() throws StartupException {
         try {
@@ -263,7 +283,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Opens the metrics and the API listeners and says where they listen. */
     private void listen(Options o, GpuMetrics metrics, ApiToken token, Supplier<Map<String, Object>> status,
-            Runnable ledgerChanged) throws StartupException {
+            Runnable ledgerChanged, LeaseSizing sizing) throws StartupException {
         HostPort metricsAt = o.metricsListen().orElse(config.listen().metrics());
         HostPort apiAt = o.apiListen().orElse(config.listen().api());
         try {
@@ -273,7 +293,7 @@ public final class Daemon implements AutoCloseable {
         }
         shutdown.add(Shutdown.Stage.METRICS, "metrics listener", metricsServer);
         try {
-            apiServer = ApiServer.start(apiAt.toSocketAddress(), token, ledger, status, ledgerChanged);
+            apiServer = ApiServer.start(apiAt.toSocketAddress(), token, ledger, status, ledgerChanged, sizing);
         } catch (IOException e) {
             throw new StartupException(oneLine(e), e);
         }
