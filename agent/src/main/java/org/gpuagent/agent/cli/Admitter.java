@@ -92,8 +92,9 @@ final class Admitter {
     /**
      * Asks for the lease. An HTTP 429 (the agent has too many requests waiting, or too many
      * connections) is no answer about the lease and no sign the agent is gone: the request is sent
-     * again after a pause (100 ms, doubling to 2 s) with what is left of its wait, for as long as
-     * the wait lasts; when it has run out, the admission is denied (exit 3) with the agent's reason.
+     * again after a pause (100 ms, doubling to 2 s, never past the wait's end) with what is left of its
+     * wait, the last time with none left; then the admission is denied (exit 3) with the agent's
+     * reason. With no wait it is asked once.
      */
     Result request(ApiClient client, Request r, ClientConfig config) {
         Instant deadline = clock.instant().plus(r.maxWait());
@@ -126,13 +127,13 @@ final class Admitter {
                 }
                 case 429 -> {
                     Duration left = Duration.between(clock.instant(), deadline);
-                    if (left.compareTo(busyPause) <= 0) {
+                    if (left.compareTo(Duration.ZERO) <= 0) {
                         ctx.err().println(prefix + ": the agent is busy (" + message + ") and the wait of "
                                 + Durations.format(r.maxWait()) + " has run out; " + r.service() + " is not admitted");
                         return new Result(ExitCodes.DENIED, Optional.empty());
                     }
                     try {
-                        pause.sleep(busyPause);
+                        pause.sleep(left.compareTo(busyPause) < 0 ? left : busyPause);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         ctx.err().println(prefix + ": interrupted while the agent was busy; " + r.service()
