@@ -10,8 +10,9 @@ import java.util.Objects;
  * What the agent learned of each service's lease sizes, as {@code gpu-agent recommend} prints it
  * (both are made from the same {@code Recommendation}s, so they agree to the byte):
  * <ul>
- *   <li>{@code nvgpu_learned_lease_peak_bytes{service,quantile}}: the p50 ({@code 0.5}), p99
- *   ({@code 0.99}) and largest ({@code 1}) of the kept lease peaks, nearest rank;</li>
+ *   <li>{@code nvgpu_learned_lease_peak_bytes{service,stat}}: the {@code p50}, {@code p99} and
+ *   {@code max} of the kept lease peaks, nearest rank (not {@code quantile}: that label is a
+ *   summary's, and these are gauges);</li>
  *   <li>{@code nvgpu_learned_leases{service}}: how many lease peaks are kept;</li>
  *   <li>{@code nvgpu_service_request_bytes{service}}: the configured {@code request};</li>
  *   <li>{@code nvgpu_suggested_request_bytes{service}}: the request {@code recommend} suggests.</li>
@@ -42,8 +43,8 @@ public final class LearnedSizeSeries {
         Families.Family request = f.gauge("nvgpu_service_request_bytes", "The configured request of a service in "
                 + "bytes: what a lease gets when its request names no size.", Unit.BYTES);
         Families.Family peaks = f.gauge("nvgpu_learned_lease_peak_bytes", "The most each kept lease of a service "
-                + "was seen using, in bytes: p50 (quantile 0.5), p99 (0.99) and largest (1), nearest rank over "
-                + "the kept history (gpu-agent recommend).", Unit.BYTES);
+                + "was seen using, in bytes: p50, p99 and max (stat label), nearest rank over the kept history "
+                + "(gpu-agent recommend).", Unit.BYTES);
         Families.Family count = f.gauge("nvgpu_learned_leases", "Lease peaks of a service kept in the learned-size "
                 + "history.", null);
         Families.Family suggested = f.gauge("nvgpu_suggested_request_bytes", "The request gpu-agent recommend "
@@ -52,9 +53,9 @@ public final class LearnedSizeSeries {
             Labels l = Labels.of("service", s.service());
             request.add(l, s.requestBytes());
             if (s.leases() > 0) {
-                peaks.add(Labels.of("service", s.service(), "quantile", "0.5"), s.p50Bytes());
-                peaks.add(Labels.of("service", s.service(), "quantile", "0.99"), s.p99Bytes());
-                peaks.add(Labels.of("service", s.service(), "quantile", "1"), s.maxBytes());
+                peaks.add(Labels.of("service", s.service(), "stat", "p50"), s.p50Bytes());
+                peaks.add(Labels.of("service", s.service(), "stat", "p99"), s.p99Bytes());
+                peaks.add(Labels.of("service", s.service(), "stat", "max"), s.maxBytes());
                 count.add(l, s.leases());
                 suggested.add(l, s.suggestedBytes());
             }
