@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The {@code gpu-agent} command line: the contract's commands, exit codes and options. */
 @Command(name = "gpu-agent", mixinStandardHelpOptions = true, versionProvider = GpuAgentCommand.VersionProvider.class,
         description = "Watches and arbitrates one shared NVIDIA GPU.",
-        subcommands = {RunCommand.class, AdmitCommand.class, ExecCommand.class, ReleaseCommand.class, StatusCommand.class,
+        subcommands = {RunCommand.class, AdmitCommand.class, ExecCommand.class, RecommendCommand.class, ReleaseCommand.class, StatusCommand.class,
                 CheckConfigCommand.class, HookCommand.class, VersionCommand.class})
 public final class GpuAgentCommand implements Runnable {
     private final CliContext ctx;

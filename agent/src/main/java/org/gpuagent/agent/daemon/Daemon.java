@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.agent.sizing.LeaseSizing;
+import org.gpuagent.agent.sizing.Recommendation;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
@@ -161,8 +162,14 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
-        LeaseSizing sizing = new LeaseSizing(learnedSizes(), config.ffmpegSizes(), threads.reporting,
-                DaemonLog::warn);
+        LearnedSizes learned = learnedSizes();
+        Runnable publishSizes = () -> metrics.publishLearnedSizes(Recommendation.of(config.services().stream()
+                .collect(java.util.stream.Collectors.toMap(ServiceConfig::name, ServiceConfig::requestBytes,
+                        (a, b) -> a, java.util.LinkedHashMap::new)), learned.all()).stream()
+                .map(Recommendation::series).toList());
+        publishSizes.run();
+        LeaseSizing sizing = new LeaseSizing(learned, config.ffmpegSizes(), threads.reporting, DaemonLog::warn,
+                publishSizes);
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
                 .evictor(new ActuatorEvictor(actuators(http, sim), threads.actuators, clock)).listener(events)
                 .listener(sizing).zone(ZoneId.systemDefault()), sim);

@@ -35,6 +35,7 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
     private final FfmpegSizeTable table;
     private final Executor writer;
     private final Consumer<String> warn;
+    private final Runnable recorded;
     private final Map<LeaseId, Tracked> live = new ConcurrentHashMap<>();
 
     private static final class Tracked {
@@ -47,7 +48,10 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
         }
     }
 
-    public LeaseSizing(LearnedSizes store, FfmpegSizeTable table, Executor writer, Consumer<String> warn) {
+    /** @param recorded runs on {@code writer} after each peak is on disk (to publish the metrics) */
+    public LeaseSizing(LearnedSizes store, FfmpegSizeTable table, Executor writer, Consumer<String> warn,
+            Runnable recorded) {
+        this.recorded = recorded;
         this.store = store;
         this.table = table;
         this.writer = writer;
@@ -135,6 +139,7 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
         writer.execute(() -> {
             try {
                 store.record(service, signature, peak, at);
+                recorded.run();
             } catch (IOException | RuntimeException e) {
                 warn.accept("cannot record the peak of " + t.lease.describe() + " in "
                         + LearnedSizes.FILE_NAME + ": " + e.getMessage());
