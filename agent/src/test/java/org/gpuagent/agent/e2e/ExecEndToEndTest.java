@@ -39,6 +39,12 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
         private final Thread errReader;
 
         Wrapper(String name, List<String> options, String script) throws IOException {
+            this(name, options, "/bin/sh", script, List.of());
+        }
+
+        /** {@code program -c SCRIPT ARGS...}: program is /bin/sh or a link to it (an "ffmpeg"). */
+        Wrapper(String name, List<String> options, String program, String script, List<String> extra)
+                throws IOException {
             pidFile = dir.resolve(name + ".pid");
             ranFile = dir.resolve(name + ".ran");
             Files.deleteIfExists(pidFile);
@@ -46,8 +52,9 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
             List<String> args = new ArrayList<>(List.of("exec", "--service", "jellyfin", "--api",
                     "127.0.0.1:" + daemon.apiPort, "--state-dir", daemon.stateDir.toString()));
             args.addAll(options);
-            args.addAll(List.of("--", "/bin/sh", "-c", "touch '" + ranFile + "'; echo $$ > '" + pidFile + "'.tmp; mv '"
+            args.addAll(List.of("--", program, "-c", "touch '" + ranFile + "'; echo $$ > '" + pidFile + "'.tmp; mv '"
                     + pidFile + "'.tmp '" + pidFile + "'; " + script));
+            args.addAll(extra);
             process = new ProcessBuilder(DaemonProcess.javaCommand(args)).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
             errReader = new Thread(() -> {
@@ -134,6 +141,34 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
             assertEquals(status, w.awaitExit(), w.stderr());
             awaitNoLeases();
         }
+    }
+
+    @Test
+    void anAutoSizedFfmpegGetsTheTableEstimateAndItsPeakIsLearned() throws Exception {
+        // /bin/sh under the name ffmpeg: "-c SCRIPT" reads as an option with its value, the rest as
+        // Jellyfin's arguments for a 4K HEVC to 1080p H.264 transcode
+        Path ffmpeg = dir.resolve("bin/ffmpeg");
+        Files.createDirectories(ffmpeg.getParent());
+        Files.deleteIfExists(ffmpeg);
+        Files.createSymbolicLink(ffmpeg, Path.of("/bin/sh"));
+        List<String> jellyfinArgs = List.of("-hwaccel", "cuda", "-hwaccel_output_format", "cuda", "-i", "in.mkv",
+                "-codec:v:0", "h264_nvenc", "-vf", "scale_cuda=w=1920:h=1080:format=yuv420p", "-f", "hls", "out.m3u8");
+        String signature = "ffmpeg:dec=gpu,enc=gpu,out=1080p,tonemap=none,outputs=1";
+        try (Wrapper w = new Wrapper("ffmpeg", List.of("--bytes", "auto"), ffmpeg.toString(), "read x", jellyfinArgs)) {
+            w.awaitPid();
+            awaitStatus(s -> list(s.get("leases")).size() == 1
+                    && num(jellyfin(s).get("observedBytes")) == 700 * MIB, "the estimate of 700 MiB, in use");
+            w.line();
+            assertEquals(0, w.awaitExit(), w.stderr());
+        }
+        awaitNoLeases();
+        Path learned = daemon.stateDir.resolve("learned-sizes.json");
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!Files.exists(learned) || !Files.readString(learned).contains(signature)) {
+            assertTrue(System.nanoTime() < end, "the peak was never recorded\n" + daemon.logText());
+            Thread.sleep(20);
+        }
+        assertTrue(Files.readString(learned).contains(Long.toString(700 * MIB)), Files.readString(learned));
     }
 
     @Test
