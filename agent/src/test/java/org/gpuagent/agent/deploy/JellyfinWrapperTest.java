@@ -44,7 +44,7 @@ class JellyfinWrapperTest {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
-        pb.environment().put("JELLYFIN_FFMPEG", ffmpeg.toString());
+        pb.environment().put("GPU_AGENT_FFMPEG", ffmpeg.toString());
         pb.environment().putAll(env);
         Process p = pb.start();
         p.getInputStream().readAllBytes();
