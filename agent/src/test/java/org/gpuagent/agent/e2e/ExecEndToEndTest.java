@@ -42,15 +42,20 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
             this(name, options, "/bin/sh", script, List.of());
         }
 
-        /** {@code program -c SCRIPT ARGS...}: program is /bin/sh or a link to it (an "ffmpeg"). */
         Wrapper(String name, List<String> options, String program, String script, List<String> extra)
                 throws IOException {
+            this(name, "jellyfin", "127.0.0.1:" + daemon.apiPort, options, program, script, extra);
+        }
+
+        /** {@code program -c SCRIPT ARGS...}: program is /bin/sh or a link to it (an "ffmpeg"). */
+        Wrapper(String name, String service, String api, List<String> options, String program, String script,
+                List<String> extra) throws IOException {
             pidFile = dir.resolve(name + ".pid");
             ranFile = dir.resolve(name + ".ran");
             Files.deleteIfExists(pidFile);
             Files.deleteIfExists(ranFile);
-            List<String> args = new ArrayList<>(List.of("exec", "--service", "jellyfin", "--api",
-                    "127.0.0.1:" + daemon.apiPort, "--state-dir", daemon.stateDir.toString()));
+            List<String> args = new ArrayList<>(List.of("exec", "--service", service, "--api", api, "--state-dir",
+                    daemon.stateDir.toString()));
             args.addAll(options);
             args.addAll(List.of("--", program, "-c", "touch '" + ranFile + "'; echo $$ > '" + pidFile + "'.tmp; mv '"
                     + pidFile + "'.tmp '" + pidFile + "'; " + script));
@@ -169,6 +174,23 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
             Thread.sleep(20);
         }
         assertTrue(Files.readString(learned).contains(Long.toString(700 * MIB)), Files.readString(learned));
+    }
+
+    @Test
+    void withTheAgentUnreachableTheServicesFailModeDecides() throws Exception {
+        String nobody = "127.0.0.1:1"; // nothing listens on port 1
+        try (Wrapper open = new Wrapper("failopen", "jellyfin", nobody, List.of("--bytes", "300MiB"), "/bin/sh",
+                "exit 5", List.of())) {
+            assertEquals(5, open.awaitExit(), open.stderr());
+            assertTrue(open.stderr().contains("jellyfin is fail-open"), open.stderr());
+            assertTrue(Files.exists(open.ranFile), "a fail-open service runs without a lease");
+        }
+        try (Wrapper closed = new Wrapper("failclosed", "immich", nobody, List.of("--bytes", "300MiB"), "/bin/sh",
+                "exit 0", List.of())) {
+            assertEquals(4, closed.awaitExit(), closed.stderr());
+            assertTrue(closed.stderr().contains("immich is fail-closed"), closed.stderr());
+            assertFalse(Files.exists(closed.ranFile), "a fail-closed service must not run");
+        }
     }
 
     @Test
