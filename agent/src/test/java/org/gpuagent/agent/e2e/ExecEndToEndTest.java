@@ -193,13 +193,16 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
         }
     }
 
-    @Test
-    void aSignalToTheWrapperReachesTheProgramAndItsDeathIsTheExitStatus() throws Exception {
-        try (Wrapper w = new Wrapper("term", List.of("--bytes", "300MiB"), "while :; do sleep 0.05; done")) {
+    @ParameterizedTest(name = "SIG{0}")
+    @ValueSource(strings = {"TERM", "INT", "HUP"})
+    void aSignalToTheWrapperReachesTheProgramAndItsDeathIsTheExitStatus(String signal) throws Exception {
+        int number = Map.of("TERM", 15, "INT", 2, "HUP", 1).get(signal);
+        try (Wrapper w = new Wrapper("sig" + signal, List.of("--bytes", "300MiB"), "exec sleep 1000")) {
             w.awaitPid();
             awaitStatus(s -> list(s.get("leases")).size() == 1, "the lease");
-            w.process.toHandle().destroy(); // SIGTERM to the wrapper, forwarded to the program
-            assertEquals(128 + 15, w.awaitExit(), w.stderr());
+            Process kill = new ProcessBuilder("kill", "-s", signal, Long.toString(w.process.pid())).inheritIO().start();
+            assertEquals(0, kill.waitFor());
+            assertEquals(128 + number, w.awaitExit(), w.stderr());
             awaitNoLeases();
         }
     }
