@@ -32,11 +32,10 @@ import java.util.OptionalLong;
  * program with it; either way, once the pid on the lease is gone, reconciliation reclaims the
  * lease after the grace period ({@code reconcile-grace}).
  *
- * <p><b>Signals.</b> SIGTERM, SIGINT and SIGHUP sent to the wrapper are sent on to the program
- * (the wrapper keeps running until the program exits, then releases). SIGQUIT is forwarded only
- * where the JVM lets it be handled (it reserves SIGQUIT for thread dumps unless started with
- * {@code -Xrs}); SIGKILL and SIGSTOP cannot be caught by any process; SIGUSR2 and the JVM's
- * internal signals are the JVM's own. A signal that arrives before the program runs ends the
+ * <p><b>Signals.</b> SIGTERM, SIGINT, SIGHUP, SIGUSR1 and SIGUSR2 sent to the wrapper are sent on
+ * to the program (the wrapper keeps running until the program exits, then releases). SIGQUIT is
+ * not: HotSpot keeps it for thread dumps and refuses a handler for it. SIGKILL and SIGSTOP cannot
+ * be caught by any process. A signal that arrives before the program runs ends the
  * wrapper at once with 128+N, and the program never runs.
  *
  * <p><b>Exit status.</b> The program's; 128+N when a signal N ended it (as shells report it);

@@ -15,8 +15,12 @@ import java.util.List;
  * JDK can send no other signal itself; a signal is rare, so the extra process is no cost).
  */
 final class SystemSignals implements LeasedProgram.Signals {
-    /** Forwarded when the JVM lets them be handled; QUIT only under {@code -Xrs}. */
-    static final List<String> FORWARDED = List.of("TERM", "INT", "HUP", "QUIT");
+    /**
+     * Forwarded. Not SIGQUIT: HotSpot keeps it for thread dumps and refuses a handler ("Signal
+     * already used by VM or OS"), with or without {@code -Xrs} (which makes it refuse TERM, INT
+     * and HUP too: the launcher does not use it). Checked on OpenJDK 17.
+     */
+    static final List<String> FORWARDED = List.of("TERM", "INT", "HUP", "USR1", "USR2");
 
     @Override
     public List<String> install(LeasedProgram.SignalHandler onSignal) {
@@ -44,7 +48,7 @@ final class SystemSignals implements LeasedProgram.Signals {
                     handle.invoke(null, signal.getConstructor(String.class).newInstance(name), proxy);
                     taken.add(name);
                 } catch (InvocationTargetException e) {
-                    // the JVM keeps this one (QUIT without -Xrs): it is not forwarded
+                    // the JVM keeps this one (under -Xrs, all of them): it is not forwarded
                 }
             }
         } catch (ReflectiveOperationException | RuntimeException e) {

@@ -194,9 +194,9 @@ class ExecEndToEndTest extends SimulatedDaemonTest {
     }
 
     @ParameterizedTest(name = "SIG{0}")
-    @ValueSource(strings = {"TERM", "INT", "HUP"})
+    @ValueSource(strings = {"TERM", "INT", "HUP", "USR1", "USR2"})
     void aSignalToTheWrapperReachesTheProgramAndItsDeathIsTheExitStatus(String signal) throws Exception {
-        int number = Map.of("TERM", 15, "INT", 2, "HUP", 1).get(signal);
+        int number = Map.of("TERM", 15, "INT", 2, "HUP", 1, "USR1", 10, "USR2", 12).get(signal); // Linux numbers
         try (Wrapper w = new Wrapper("sig" + signal, List.of("--bytes", "300MiB"), "exec sleep 1000")) {
             w.awaitPid();
             awaitStatus(s -> list(s.get("leases")).size() == 1, "the lease");
