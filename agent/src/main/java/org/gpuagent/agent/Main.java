@@ -4,6 +4,7 @@ import java.util.OptionalInt;
 import org.gpuagent.agent.cli.CliContext;
 import org.gpuagent.agent.cli.GpuAgentCommand;
 import org.gpuagent.agent.cli.QuickAdmit;
+import org.gpuagent.agent.cli.QuickExec;
 
 /** {@code gpu-agent}: the launcher script and {@code java -jar gpu-agent.jar} start here. */
 public final class Main {
@@ -16,8 +17,11 @@ public final class Main {
     public static void main(String[] args) {
         configureHttpServer();
         CliContext ctx = CliContext.system();
-        // admit first, before any picocli class loads: see QuickAdmit
+        // admit and exec first, before any picocli class loads: see QuickAdmit, QuickExec
         OptionalInt quick = QuickAdmit.tryRun(args, ctx);
+        if (quick.isEmpty()) {
+            quick = QuickExec.tryRun(args, ctx);
+        }
         System.exit(quick.isPresent() ? quick.getAsInt() : GpuAgentCommand.executeWithPicocli(args, ctx));
     }
 

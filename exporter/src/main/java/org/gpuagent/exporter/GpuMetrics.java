@@ -60,10 +60,13 @@ public final class GpuMetrics {
         registry.register(dropwizard);
         this.scheduler = new SchedulerMetrics(registry, b.services, dropwizard.admissionTimer(),
                 generation::incrementAndGet);
+        registry.register(learnedSizes.families());
         if (b.jvmMetrics) {
             JvmMetrics.builder().register(registry);
         }
     }
+
+    private final LearnedSizeSeries learnedSizes = new LearnedSizeSeries();
 
     public static Builder builder() {
         return new Builder();
@@ -103,6 +106,13 @@ public final class GpuMetrics {
         }
         gpuSeries.set(GpuSeries.build(snapshot, workloads, usage, perProcessSeries));
         latest.set(snapshot);
+        generation.incrementAndGet();
+    }
+
+    /** The learned lease sizes per service ({@link LearnedSizeSeries}), whenever a lease's peak was recorded. */
+    public void publishLearnedSizes(List<LearnedSizeSeries.Service> services) {
+        Objects.requireNonNull(services, "services");
+        learnedSizes.publish(services);
         generation.incrementAndGet();
     }
 

@@ -116,6 +116,11 @@ final class HomelabScenario implements AutoCloseable {
             committed += Math.max(0, leased[i] - observed);
         }
         metrics.publish(new SchedulerMetricsView(budget, committed, services, 1));
+        // What the agent learned: Jellyfin's 4K HDR streams outgrow its request; Frigate has no history yet.
+        metrics.publishLearnedSizes(List.of(
+                new LearnedSizeSeries.Service("frigate", 1100 * MIB, 0, 0, 0, 0, 0),
+                new LearnedSizeSeries.Service("jellyfin", 768 * MIB, 212, 310 * MIB, 1400 * MIB, 1444 * MIB,
+                        1408 * MIB)));
         return last;
     }
 

@@ -56,10 +56,10 @@ public final class ApiServer implements AutoCloseable {
 
     private ApiServer(InetSocketAddress address, HttpListener.Limits limits, ApiToken token,
             AdmissionController ledger, Supplier<Map<String, Object>> status, Runnable ledgerChanged,
-            Semaphore waiting) throws IOException {
+            Semaphore waiting, LeaseSizer sizer) throws IOException {
         this.token = token;
         this.status = status;
-        this.leases = new LeaseHandlers(ledger, ledgerChanged, waiting);
+        this.leases = new LeaseHandlers(ledger, ledgerChanged, waiting, sizer);
         this.listener = HttpListener.start(address, this::handle, limits);
     }
 
@@ -73,14 +73,20 @@ public final class ApiServer implements AutoCloseable {
      */
     public static ApiServer start(InetSocketAddress address, ApiToken token, AdmissionController ledger,
             Supplier<Map<String, Object>> status, Runnable ledgerChanged) throws IOException {
+        return start(address, token, ledger, status, ledgerChanged, LeaseSizer.NONE);
+    }
+
+    /** As above, with the agent's sizing of {@code "bytes":"auto"} and its learning of lease peaks. */
+    public static ApiServer start(InetSocketAddress address, ApiToken token, AdmissionController ledger,
+            Supplier<Map<String, Object>> status, Runnable ledgerChanged, LeaseSizer sizer) throws IOException {
         return new ApiServer(address, HttpListener.Limits.DEFAULT, token, ledger, status, ledgerChanged,
-                new Semaphore(MAX_WAITING));
+                new Semaphore(MAX_WAITING), sizer);
     }
 
     /** For tests: other connection limits, and the permits of waiting requests. */
     static ApiServer start(InetSocketAddress address, HttpListener.Limits limits, ApiToken token,
             AdmissionController ledger, Semaphore waiting) throws IOException {
-        return new ApiServer(address, limits, token, ledger, Map::of, () -> { }, waiting);
+        return new ApiServer(address, limits, token, ledger, Map::of, () -> { }, waiting, LeaseSizer.NONE);
     }
 
     public InetSocketAddress address() {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -47,12 +48,18 @@ final class LeaseHandlers {
     private final Runnable ledgerChanged;
     private final Semaphore waiting;
     private final Duration longestEviction;
+    private final LeaseSizer sizer;
 
     /**
      * @param ledgerChanged called after each request that may have changed the ledger
      * @param waiting       permits of requests that may wait at once
      */
     LeaseHandlers(AdmissionController ledger, Runnable ledgerChanged, Semaphore waiting) {
+        this(ledger, ledgerChanged, waiting, LeaseSizer.NONE);
+    }
+
+    LeaseHandlers(AdmissionController ledger, Runnable ledgerChanged, Semaphore waiting, LeaseSizer sizer) {
+        this.sizer = sizer;
         this.ledger = ledger;
         this.ledgerChanged = ledgerChanged;
         this.waiting = waiting;
@@ -95,9 +102,26 @@ final class LeaseHandlers {
 
     /** {@code POST /v1/leases}: decided now, or after waiting while the client stays. */
     ApiExchange.Response admit(ApiExchange.Request ex) throws ApiError {
-        AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
+        LeaseRequestParser.LeaseRequest parsed = LeaseRequestParser.parseRequest(ex.body(), ApiServer.MAX_WAIT);
+        AdmissionRequest request = sized(parsed);
         Decision.Final outcome = decided(ledger.request(request), request.maxWait(), ex);
+        if (parsed.signature().isPresent()) {
+            leaseOf(outcome).ifPresent(l -> sizer.granted(l.id(), parsed.signature().get()));
+        }
         return answer(outcome);
+    }
+
+    /** The request with {@code "bytes": "auto"} replaced by the sizer's figure, when it has one. */
+    private AdmissionRequest sized(LeaseRequestParser.LeaseRequest parsed) {
+        AdmissionRequest request = parsed.request();
+        if (parsed.autoBytes()) {
+            OptionalLong auto = sizer.autoBytes(request.service(), parsed.signature());
+            if (auto.isPresent() && auto.getAsLong() > 0) {
+                return new AdmissionRequest(request.service(), auto, request.holder(), request.pids(),
+                        request.maxWait());
+            }
+        }
+        return request;
     }
 
     /**
@@ -108,7 +132,7 @@ final class LeaseHandlers {
      * wait and preempt, {@code reason} for deny); 404 for an unknown service; 400 as for POST.
      */
     ApiExchange.Response dryRun(ApiExchange.Request ex) throws ApiError {
-        AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
+        AdmissionRequest request = sized(LeaseRequestParser.parseRequest(ex.body(), ApiServer.MAX_WAIT));
         Forecast f = join(ledger.dryRun(request));
         if (f.reason().isPresent() && f.reason().get() == Decision.Reason.UNKNOWN_SERVICE) {
             throw new ApiError(404, "unknown_service", f.sentence());
@@ -184,6 +208,15 @@ final class LeaseHandlers {
         }
         ledgerChanged.run();
         return outcome;
+    }
+
+    private static Optional<Lease> leaseOf(Decision.Final d) {
+        if (d instanceof Decision.Admitted a) {
+            return Optional.of(a.lease());
+        } else if (d instanceof Decision.AdmittedAfterPreemption a) {
+            return Optional.of(a.lease());
+        }
+        return Optional.empty();
     }
 
     /**

@@ -37,6 +37,12 @@ import org.gpuagent.scheduler.ByteSize;
  *       {@code maxWait}.</li>
  *   <li>{@code pids}: optional array of positive whole numbers: processes that will use the lease
  *       (reconciliation keeps the lease while any lives), at most {@value #MAX_PIDS}.</li>
+ *   <li>{@code signature}: optional string of 1-{@value #MAX_SIGNATURE_CHARS} printable characters:
+ *       what kind of work the lease is for ({@code ffmpeg:...}, {@code exec:<program>},
+ *       {@code model:<name>}); the agent learns the lease's observed peak under it.</li>
+ *   <li>{@code bytes} may also be the string {@code "auto"}: the agent sizes the lease (its learned
+ *       peak for the signature, else its estimate for an ffmpeg signature, else the service's
+ *       request).</li>
  * </ul>
  * Any other field, a duplicate field, or anything that is not one JSON object is a 400.
  *
@@ -47,7 +53,16 @@ import org.gpuagent.scheduler.ByteSize;
  * that are not UTF-8.
  */
 public final class LeaseRequestParser {
-    static final Set<String> FIELDS = Set.of("service", "bytes", "holder", "waitMs", "pids");
+    static final Set<String> FIELDS = Set.of("service", "bytes", "holder", "waitMs", "pids", "signature");
+    static final int MAX_SIGNATURE_CHARS = 200;
+
+    /**
+     * A parsed body: the request, and what the agent's sizing needs.
+     *
+     * @param autoBytes {@code "bytes":"auto"}: {@code request.bytes()} is empty and the agent sizes it
+     */
+    public record LeaseRequest(AdmissionRequest request, Optional<String> signature, boolean autoBytes) {
+    }
     /** Deepest nesting read; a request body is two levels deep (the object and {@code pids}). */
     static final int MAX_DEPTH = 8;
     static final int MAX_NAME_CHARS = 256;
@@ -71,17 +86,34 @@ public final class LeaseRequestParser {
     }
 
     public static AdmissionRequest parse(byte[] body, Duration maxWait) throws ApiError {
+        return parseRequest(body, maxWait).request();
+    }
+
+    /** As {@link #parse}, with the signature and whether the agent is to size the lease. */
+    public static LeaseRequest parseRequest(byte[] body, Duration maxWait) throws ApiError {
         Map<String, Object> m = object(body);
         for (String k : m.keySet()) {
             if (!FIELDS.contains(k)) {
-                throw ApiError.badRequest("unknown field '" + printable(k) + "' (known: service, bytes, holder, waitMs, pids)");
+                throw ApiError.badRequest("unknown field '" + printable(k)
+                        + "' (known: service, bytes, holder, waitMs, pids, signature)");
             }
         }
+        Optional<String> signature = Optional.empty();
+        if (m.get("signature") != null) {
+            if (!(m.get("signature") instanceof String sig) || sig.isBlank() || sig.length() > MAX_SIGNATURE_CHARS
+                    || sig.chars().anyMatch(Character::isISOControl)) {
+                throw ApiError.badRequest("'signature' must be 1-" + MAX_SIGNATURE_CHARS
+                        + " printable characters, such as \"model:llama3\"");
+            }
+            signature = Optional.of(sig);
+        }
+        boolean auto = "auto".equals(m.get("bytes"));
         Object service = m.get("service");
         if (!(service instanceof String s) || s.isBlank()) {
             throw ApiError.badRequest("'service' is required and must be a service name");
         }
-        OptionalLong bytes = m.containsKey("bytes") ? OptionalLong.of(bytes(m.get("bytes"))) : OptionalLong.empty();
+        OptionalLong bytes = m.containsKey("bytes") && !auto ? OptionalLong.of(bytes(m.get("bytes")))
+                : OptionalLong.empty();
         Object holder = m.get("holder");
         if (holder != null && !(holder instanceof String)) {
             throw ApiError.badRequest("'holder' must be a string such as \"systemd:ollama.service\"");
@@ -110,7 +142,8 @@ public final class LeaseRequestParser {
             }
         }
         try {
-            return new AdmissionRequest(s.strip(), bytes, Optional.ofNullable((String) holder), pids, wait);
+            return new LeaseRequest(new AdmissionRequest(s.strip(), bytes, Optional.ofNullable((String) holder), pids,
+                    wait), signature, auto);
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest(printable(e.getMessage()));
         }

@@ -23,8 +23,13 @@ final class AdmitJson {
         try (JsonGenerator g = FACTORY.createGenerator(w)) {
             g.writeStartObject();
             g.writeStringField("service", r.service());
-            if (r.bytes().isPresent()) {
+            if (r.autoBytes()) {
+                g.writeStringField("bytes", "auto");
+            } else if (r.bytes().isPresent()) {
                 g.writeNumberField("bytes", r.bytes().getAsLong());
+            }
+            if (r.signature().isPresent()) {
+                g.writeStringField("signature", r.signature().get());
             }
             if (r.holder().isPresent()) {
                 g.writeStringField("holder", r.holder().get());

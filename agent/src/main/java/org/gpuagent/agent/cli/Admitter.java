@@ -2,11 +2,13 @@ package org.gpuagent.agent.cli;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.agent.FailOpenRecord;
+import org.gpuagent.agent.config.Durations;
 import org.gpuagent.agent.config.ServiceConfig;
 
 /**
@@ -37,40 +39,116 @@ final class Admitter {
         this.clock = clock;
     }
 
-    record Request(String service, OptionalLong bytes, Duration maxWait, Optional<String> holder, List<Long> pids) {
+    /**
+     * @param signature  what kind of work the lease is for ({@code ffmpeg:...}, {@code exec:<program>}):
+     *                   the agent learns the lease's peak under it
+     * @param autoBytes  let the agent size the lease ({@code "bytes":"auto"}): its learned peak for the
+     *                   signature, else its estimate table, else the service's request
+     */
+    record Request(String service, OptionalLong bytes, Duration maxWait, Optional<String> holder, List<Long> pids,
+            Optional<String> signature, boolean autoBytes) {
+        Request(String service, OptionalLong bytes, Duration maxWait, Optional<String> holder, List<Long> pids) {
+            this(service, bytes, maxWait, holder, pids, Optional.empty(), false);
+        }
+
+        Request withMaxWait(Duration w) {
+            return new Request(service, bytes, w, holder, pids, signature, autoBytes);
+        }
     }
+
+    /**
+     * How an admission ended: the exit code, and the lease when one was granted (a fail-open
+     * admission exits 0 without one).
+     */
+    record Result(int exit, Optional<String> leaseId) {
+    }
+
+    /** Waits between tries of a request the agent turned away for load (HTTP 429). */
+    @FunctionalInterface
+    interface Pause {
+        void sleep(Duration d) throws InterruptedException;
+    }
+
+    private Pause pause = d -> Thread.sleep(d.toMillis());
+
+    Admitter pausingWith(Pause p) {
+        this.pause = p;
+        return this;
+    }
+
+    /** First pause after a 429; each next one doubles, up to {@link #MAX_BUSY_PAUSE}. */
+    static final Duration FIRST_BUSY_PAUSE = Duration.ofMillis(100);
+    static final Duration MAX_BUSY_PAUSE = Duration.ofSeconds(2);
 
     /** @return the exit code; on 0 with a lease, the lease id went to stdout when {@code printLease} */
     int admit(ApiClient client, Request r, ClientConfig config, boolean printLease) {
-        ApiClient.Response resp;
-        try {
-            resp = client.call("POST", "/v1/leases", AdmitJson.request(r), r.maxWait().plus(ANSWER_MARGIN));
-        } catch (ApiClient.Unreachable e) {
-            return unreachable(client, r, e.getMessage(), config);
-        } catch (IOException e) {
-            ctx.err().println(prefix + ": cannot encode the request: " + e.getMessage());
-            return ExitCodes.USAGE;
+        Result res = request(client, r, config);
+        if (printLease && res.leaseId().isPresent()) {
+            ctx.out().println(res.leaseId().get());
         }
-        AdmitJson.Answer a = AdmitJson.answer(resp.body());
-        String message = a.message() != null ? a.message() : "HTTP " + resp.status();
-        switch (resp.status()) {
-            case 201 -> {
-                if (printLease) {
-                    ctx.out().println(a.leaseId());
+        return res.exit();
+    }
+
+    /**
+     * Asks for the lease. An HTTP 429 (the agent has too many requests waiting, or too many
+     * connections) is no answer about the lease and no sign the agent is gone: the request is sent
+     * again after a pause (100 ms, doubling to 2 s, never past the wait's end) with what is left of its
+     * wait, the last time with none left; then the admission is denied (exit 3) with the agent's
+     * reason. With no wait it is asked once.
+     */
+    Result request(ApiClient client, Request r, ClientConfig config) {
+        Instant deadline = clock.instant().plus(r.maxWait());
+        Duration busyPause = FIRST_BUSY_PAUSE;
+        Request attempt = r;
+        while (true) {
+            ApiClient.Response resp;
+            try {
+                resp = client.call("POST", "/v1/leases", AdmitJson.request(attempt),
+                        attempt.maxWait().plus(ANSWER_MARGIN));
+            } catch (ApiClient.Unreachable e) {
+                return new Result(unreachable(client, r, e.getMessage(), config), Optional.empty());
+            } catch (IOException e) {
+                ctx.err().println(prefix + ": cannot encode the request: " + e.getMessage());
+                return new Result(ExitCodes.USAGE, Optional.empty());
+            }
+            AdmitJson.Answer a = AdmitJson.answer(resp.body());
+            String message = a.message() != null ? a.message() : "HTTP " + resp.status();
+            switch (resp.status()) {
+                case 201 -> {
+                    return new Result(ExitCodes.OK, Optional.ofNullable(a.leaseId()));
                 }
-                return ExitCodes.OK;
-            }
-            case 409, 404 -> {
-                ctx.err().println(prefix + ": " + message);
-                return ExitCodes.DENIED;
-            }
-            case 400, 413 -> {
-                ctx.err().println(prefix + ": the agent refused the request: " + message);
-                return ExitCodes.USAGE;
-            }
-            default -> {
-                return unreachable(client, r, "the agent at " + client.api() + " answered HTTP " + resp.status()
-                        + ": " + message, config);
+                case 409, 404 -> {
+                    ctx.err().println(prefix + ": " + message);
+                    return new Result(ExitCodes.DENIED, Optional.empty());
+                }
+                case 400, 413 -> {
+                    ctx.err().println(prefix + ": the agent refused the request: " + message);
+                    return new Result(ExitCodes.USAGE, Optional.empty());
+                }
+                case 429 -> {
+                    Duration left = Duration.between(clock.instant(), deadline);
+                    if (left.compareTo(Duration.ZERO) <= 0) {
+                        ctx.err().println(prefix + ": the agent is busy (" + message + ") and the wait of "
+                                + Durations.format(r.maxWait()) + " has run out; " + r.service() + " is not admitted");
+                        return new Result(ExitCodes.DENIED, Optional.empty());
+                    }
+                    try {
+                        pause.sleep(left.compareTo(busyPause) < 0 ? left : busyPause);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        ctx.err().println(prefix + ": interrupted while the agent was busy; " + r.service()
+                                + " is not admitted");
+                        return new Result(ExitCodes.DENIED, Optional.empty());
+                    }
+                    attempt = r.withMaxWait(Duration.between(clock.instant(), deadline).isNegative() ? Duration.ZERO
+                            : Duration.between(clock.instant(), deadline));
+                    busyPause = busyPause.multipliedBy(2).compareTo(MAX_BUSY_PAUSE) > 0 ? MAX_BUSY_PAUSE
+                            : busyPause.multipliedBy(2);
+                }
+                default -> {
+                    return new Result(unreachable(client, r, "the agent at " + client.api() + " answered HTTP "
+                            + resp.status() + ": " + message, config), Optional.empty());
+                }
             }
         }
     }

@@ -9,8 +9,9 @@ import picocli.CommandLine.Command;
 /** The {@code gpu-agent} command line: the contract's commands, exit codes and options. */
 @Command(name = "gpu-agent", mixinStandardHelpOptions = true, versionProvider = GpuAgentCommand.VersionProvider.class,
         description = "Watches and arbitrates one shared NVIDIA GPU.",
-        subcommands = {RunCommand.class, AdmitCommand.class, ReleaseCommand.class, StatusCommand.class,
-                CheckConfigCommand.class, HookCommand.class, VersionCommand.class, ResizeCommand.class})
+        subcommands = {RunCommand.class, AdmitCommand.class, ExecCommand.class, ResizeCommand.class,
+                RecommendCommand.class, ReleaseCommand.class, StatusCommand.class, CheckConfigCommand.class,
+                HookCommand.class, VersionCommand.class})
 public final class GpuAgentCommand implements Runnable {
     private final CliContext ctx;
 
@@ -29,6 +30,10 @@ public final class GpuAgentCommand implements Runnable {
      */
     public static int execute(String[] args, CliContext ctx) {
         java.util.OptionalInt quick = QuickAdmit.tryRun(args, ctx);
+        if (quick.isPresent()) {
+            return quick.getAsInt();
+        }
+        quick = QuickExec.tryRun(args, ctx);
         if (quick.isPresent()) {
             return quick.getAsInt();
         }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.agent.notify.SinkConfig;
+import org.gpuagent.agent.sizing.FfmpegSizeTable;
 import org.gpuagent.scheduler.Budget;
 import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.Misfit;
@@ -20,6 +21,7 @@ import org.gpuagent.scheduler.Service;
  * @param deviceMemoryBytes the total VRAM the config is written for; lets {@code check-config}
  *                         verify budgets without a GPU ({@code run} checks against the real total)
  * @param nvmlLibrary      a libnvidia-ml file to load instead of searching the usual places
+ * @param ffmpegSizes      {@code sizing.ffmpeg}: the estimate table for {@code exec --bytes auto}
  */
 public record AgentConfig(
         String device,
@@ -32,7 +34,8 @@ public record AgentConfig(
         Exporter exporter,
         List<ServiceConfig> services,
         Notifications notifications,
-        Optional<Path> nvmlLibrary) {
+        Optional<Path> nvmlLibrary,
+        FfmpegSizeTable ffmpegSizes) {
 
     public AgentConfig {
         services = List.copyOf(services);

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.agent.notify.NotificationEvent;
+import org.gpuagent.agent.sizing.FfmpegSizeTable;
 import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.Misfit;
@@ -252,10 +253,12 @@ public final class ConfigLoader {
         }
 
         AgentConfig.Notifications notifications = NotificationsSection.read(top.section("notifications"));
+        FfmpegSizeTable ffmpegSizes = SizingSection.read(top.section("sizing"));
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout, evictionInterval),
                 new AgentConfig.Listen(metrics, api), stateDir, reconcile,
-                new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary);
+                new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary,
+                ffmpegSizes);
     }
 
     private static Headroom headroom(YamlSection top) {

@@ -18,6 +18,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.gpuagent.agent.StateDirectory;
+import org.gpuagent.agent.sizing.LearnedSizes;
+import org.gpuagent.agent.sizing.LeaseSizing;
+import org.gpuagent.agent.sizing.Recommendation;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
@@ -163,11 +166,20 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
+        LearnedSizes learned = learnedSizes();
+        Runnable publishSizes = () -> metrics.publishLearnedSizes(Recommendation.of(config.services().stream()
+                .collect(java.util.stream.Collectors.toMap(ServiceConfig::name, ServiceConfig::requestBytes,
+                        (a, b) -> a, java.util.LinkedHashMap::new)), learned.all()).stream()
+                .map(Recommendation::series).toList());
+        publishSizes.run();
+        LeaseSizing sizing = new LeaseSizing(learned, config.ffmpegSizes(), threads.reporting, DaemonLog::warn,
+                publishSizes);
         ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock,
                 null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
-                .evictor(evictor).listener(evictor).listener(leaseActions).listener(events)
+                .evictor(evictor).listener(evictor).listener(leaseActions).listener(events).listener(sizing)
                 .zone(ZoneId.systemDefault()), sim);
+        sizing.adopt(ledger.view().leases());
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
         publisher.run();
@@ -178,12 +190,14 @@ public final class Daemon implements AutoCloseable {
             OptionalInt arbitrated = device.select(sample).map(d -> OptionalInt.of(d.index()))
                     .orElse(OptionalInt.empty());
             return StatusJson.of(agent, sample, arbitrated, ledger.view(), config::service);
-        }, publisher);
+        }, publisher, sizing);
 
         AttributionChain attributor = attribution(sim);
         sampler.addListener(metrics.listener(attributor));
-        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim),
-                observation -> publisher.run()));
+        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim), observation -> {
+            publisher.run();
+            sizing.observe(observation, ledger.view());
+        }));
         sampler.addListener(events);
         ledger.addListener(new EvictionWatch(timers, clock, s.evictionInterval(), ledger::view,
                 service -> schedulerConfig.service(service).map(Service::evictionDeadline)
@@ -262,6 +276,19 @@ public final class Daemon implements AutoCloseable {
                 : new CgroupLiveness(CgroupLiveness.DEFAULT_ROOT, HolderLiveness.processes());
     }
 
+    /**
+     * The learned sizes in the state directory; a damaged file is set aside (and said so) rather
+     * than stopping the agent, and an unreadable one leaves learning off for this run.
+     */
+    private LearnedSizes learnedSizes() throws StartupException {
+        try {
+            return LearnedSizes.openSettingAside(stateDir, DaemonLog::warn);
+        } catch (IOException e) {
+            throw new StartupException("cannot read the learned sizes in " + LearnedSizes.file(stateDir) + ": "
+                    + DaemonLog.describe(e) + " (move it away to start learning afresh)", e);
+        }
+    }
+
     /** The state directory, made the agent's alone, and the API token in it (created at the first start). */
     private ApiToken prepareStateDirectory() throws StartupException {
         try {
@@ -275,7 +302,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Opens the metrics and the API listeners and says where they listen. */
     private void listen(Options o, GpuMetrics metrics, ApiToken token, Supplier<Map<String, Object>> status,
-            Runnable ledgerChanged) throws StartupException {
+            Runnable ledgerChanged, LeaseSizing sizing) throws StartupException {
         HostPort metricsAt = o.metricsListen().orElse(config.listen().metrics());
         HostPort apiAt = o.apiListen().orElse(config.listen().api());
         try {
@@ -285,7 +312,7 @@ public final class Daemon implements AutoCloseable {
         }
         shutdown.add(Shutdown.Stage.METRICS, "metrics listener", metricsServer);
         try {
-            apiServer = ApiServer.start(apiAt.toSocketAddress(), token, ledger, status, ledgerChanged);
+            apiServer = ApiServer.start(apiAt.toSocketAddress(), token, ledger, status, ledgerChanged, sizing);
         } catch (IOException e) {
             throw new StartupException(oneLine(e), e);
         }

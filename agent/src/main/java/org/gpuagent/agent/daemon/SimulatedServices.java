@@ -28,9 +28,11 @@ import org.gpuagent.scheduler.Timers;
 
 /**
  * The services' processes on the simulated GPU, so that the whole loop (ledger, reconciliation,
- * metrics) can be watched without a GPU: each granted lease becomes a simulated process (a fake
- * pid, named after the service) that creates its CUDA context and allocates the rest of the
- * lease's bytes {@code startDelay} later; a release, eviction or reclaim makes it exit. Preemption
+ * metrics) can be watched without a GPU: each granted lease becomes a simulated process that
+ * creates its CUDA context and allocates the rest of the lease's bytes {@code startDelay} later;
+ * a release, eviction or reclaim makes it exit. A lease that names pids (the process
+ * {@code gpu-agent exec} runs, a container's init) allocates as its first pid, so the simulated
+ * GPU shows that real process using the memory, as NVML would; any other gets a fake pid. Preemption
  * on this backend asks {@link #exitLater} instead of running the real actuator.
  *
  * <p>Every change runs on one serial executor, in event order, so a lease released before its
@@ -118,7 +120,8 @@ final class SimulatedServices implements LedgerListener, ProcessAttributor {
         if (!pending.remove(lease.id())) {
             return;
         }
-        int pid = nextPid++;
+        int pid = lease.pids().isEmpty() || lease.pids().get(0) >= FIRST_PID ? nextPid++
+                : lease.pids().get(0).intValue();
         SimProcess p;
         try {
             p = device.startProcess(pid, lease.service());

@@ -214,4 +214,31 @@ class LeaseRequestParserTest {
         String escaped = holder.replace("\\", "\\\\");
         assertEquals(Optional.of(holder), parse("{\"service\":\"x\",\"holder\":\"" + escaped + "\"}").holder());
     }
+
+    @Test
+    void autoBytesAndASignatureAreTheAgentsToSize() throws Exception {
+        LeaseRequestParser.LeaseRequest r = LeaseRequestParser.parseRequest(("{\"service\":\"jellyfin\",\"bytes\":\"auto\","
+                + "\"signature\":\"ffmpeg:dec=gpu,enc=gpu,out=1080p,tonemap=none,outputs=1\",\"pids\":[42]}")
+                .getBytes(StandardCharsets.UTF_8), CAP);
+        assertTrue(r.autoBytes());
+        assertEquals(OptionalLong.empty(), r.request().bytes(), "auto leaves the size to the agent");
+        assertEquals(Optional.of("ffmpeg:dec=gpu,enc=gpu,out=1080p,tonemap=none,outputs=1"), r.signature());
+        LeaseRequestParser.LeaseRequest plain = LeaseRequestParser.parseRequest(
+                "{\"service\":\"jellyfin\",\"bytes\":\"1GiB\"}".getBytes(StandardCharsets.UTF_8), CAP);
+        assertFalse(plain.autoBytes());
+        assertEquals(Optional.empty(), plain.signature());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\"\"", "\"  \"", "42", "[\"a\"]", "\"a\\nb\""})
+    void aSignatureIsPrintableText(String signature) {
+        ApiError e = assertThrows(ApiError.class, () -> parse("{\"service\":\"x\",\"signature\":" + signature + "}"));
+        assertTrue(e.getMessage().contains("'signature'"), e.getMessage());
+    }
+
+    @Test
+    void anOverlongSignatureIsRefused() {
+        String sig = "x".repeat(LeaseRequestParser.MAX_SIGNATURE_CHARS + 1);
+        assertThrows(ApiError.class, () -> parse("{\"service\":\"x\",\"signature\":\"" + sig + "\"}"));
+    }
 }

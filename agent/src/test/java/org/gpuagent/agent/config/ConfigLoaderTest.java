@@ -300,4 +300,34 @@ class ConfigLoaderTest {
                 p.toString());
         assertTrue(p.toString().startsWith(f + ":4: "), p.toString());
     }
+
+    @Test
+    void theFfmpegSizeTableDefaultsAndMayBeReplacedEntryByEntry() throws Exception {
+        assertEquals(org.gpuagent.agent.sizing.FfmpegSizeTable.DEFAULTS, ConfigLoader.parse("", "empty.yaml").ffmpegSizes());
+        AgentConfig c = ConfigLoader.parse("""
+                sizing:
+                  ffmpeg:
+                    context: 200MiB
+                    decode: {2160p: 500MiB}
+                    tonemap: 700MiB
+                """, "sizing.yaml");
+        assertEquals(200 * ByteSize.MIB, c.ffmpegSizes().context());
+        assertEquals(500 * ByteSize.MIB, c.ffmpegSizes().decodeByHeight().get(2160));
+        assertEquals(60 * ByteSize.MIB, c.ffmpegSizes().decodeByHeight().get(1080), "the rest keep their defaults");
+        assertEquals(700 * ByteSize.MIB, c.ffmpegSizes().tonemap());
+    }
+
+    @Test
+    void aMistypedSizingKeyIsReportedWithItsPath() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+                sizing:
+                  ffmpeg:
+                    decode: {4k: 500MiB}
+                    tonemapp: 1GiB
+                """, "bad.yaml"));
+        String all = e.problems().stream().map(ConfigProblem::toString).collect(Collectors.joining("\n"));
+        assertTrue(e.problems().stream().anyMatch(p -> p.path().equals("sizing.ffmpeg.decode.4k")), all);
+        assertTrue(e.problems().stream().anyMatch(p -> p.path().equals("sizing.ffmpeg.tonemapp")
+                && p.message().contains("tonemap")), all);
+    }
 }

@@ -69,6 +69,21 @@ class SimulatedServicesTest {
     }
 
     @Test
+    void aLeaseNamingAPidAllocatesAsThatPid() {
+        // what gpu-agent exec does: the program's own pid is on the lease, and the simulated GPU
+        // shows that pid using the memory, as NVML would show the real program
+        Lease l = Lease.active(new LeaseId(7), "ollama", 700 * MIB, Optional.of("exec:4242"), List.of(4242L, 4243L),
+                Instant.EPOCH);
+        sim.onEvent(new LedgerEvent.Admitted(Instant.EPOCH, 7, l, List.of(), Duration.ZERO, "admitted"));
+        delaysPass();
+        assertEquals(1, device.processes().size());
+        assertEquals(4242, device.processes().get(0).pid());
+        assertEquals(700 * MIB, device.processes().get(0).usedBytes());
+        sim.onEvent(new LedgerEvent.Reclaimed(Instant.EPOCH, l, Instant.EPOCH, "reclaimed"));
+        assertTrue(device.processes().isEmpty());
+    }
+
+    @Test
     void aLeaseReleasedBeforeItsProcessStartsNeverStartsOne() {
         SimulatedServices slow = new SimulatedServices(device, Runnable::run, timers, time, Duration.ofMillis(200),
                 Map.of());
