@@ -247,10 +247,12 @@ public final class ConfigLoader {
         }
 
         AgentConfig.Notifications notifications = NotificationsSection.read(top.section("notifications"));
+        Optional<AgentConfig.OllamaProxy> ollama = OllamaSection.read(top, services.services(), List.of(metrics, api));
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
                 new AgentConfig.Listen(metrics, api), stateDir, reconcile,
-                new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary);
+                new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary,
+                ollama);
     }
 
     private static Headroom headroom(YamlSection top) {

@@ -17,11 +17,13 @@ import java.util.OptionalInt;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
 import org.gpuagent.agent.actuate.Actuators;
+import org.gpuagent.agent.actuate.LeaseActuators;
 import org.gpuagent.agent.api.ApiServer;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.api.StatusJson;
@@ -37,6 +39,9 @@ import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notifier;
+import org.gpuagent.agent.ollama.LearnedSizeFile;
+import org.gpuagent.agent.ollama.LedgerModels;
+import org.gpuagent.agent.ollama.OllamaAdmission;
 import org.gpuagent.exporter.GpuMetrics;
 import org.gpuagent.exporter.MetricsServer;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
@@ -113,6 +118,7 @@ public final class Daemon implements AutoCloseable {
     private FileJournal journal;
     private MetricsServer metricsServer;
     private ApiServer apiServer;
+    private OllamaAdmission ollama;
 
     private Daemon(AgentConfig config, Path stateDir, InstantSource clock) {
         this.config = config;
@@ -159,9 +165,11 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
+        LeaseActuators leaseActuators = new LeaseActuators(sim.<UnaryOperator<Actuator>>map(x -> real ->
+                new SimulatedEviction(real, x, SIM_EVICTION_DELAY)).orElse(UnaryOperator.identity()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
-                .evictor(new ActuatorEvictor(actuators(http, sim), threads.actuators, clock)).listener(events)
-                .zone(ZoneId.systemDefault()), sim);
+                .evictor(new ActuatorEvictor(actuators(http, sim), leaseActuators, threads.actuators, clock))
+                .listener(events).zone(ZoneId.systemDefault()), sim);
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
         publisher.run();
@@ -173,6 +181,8 @@ public final class Daemon implements AutoCloseable {
                     .orElse(OptionalInt.empty());
             return StatusJson.of(agent, sample, arbitrated, ledger.view(), config::service);
         }, publisher);
+
+        startOllamaProxy(leaseActuators, clock);
 
         AttributionChain attributor = attribution(sim);
         sampler.addListener(metrics.listener(attributor));
@@ -188,6 +198,21 @@ public final class Daemon implements AutoCloseable {
                 + " headroom), services " + String.join(", ", config.services().stream().map(ServiceConfig::name)
                 .toList()) + "; configuration " + o.configSource() + "; state in " + stateDir);
         events.failOpenRecord(stateDir, clock.instant());
+    }
+
+    /** The Ollama admission proxy, when {@code ollama} is configured; it adopts the model leases recovered. */
+    private void startOllamaProxy(LeaseActuators leaseActuators, InstantSource clock) throws StartupException {
+        if (config.ollama().isEmpty()) {
+            return;
+        }
+        AgentConfig.OllamaProxy cfg = config.ollama().get();
+        try {
+            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActuators),
+                    new LearnedSizeFile(stateDir), clock);
+        } catch (IOException e) {
+            throw new StartupException(oneLine(e), e);
+        }
+        shutdown.add(Shutdown.Stage.REFUSE_REQUESTS, "Ollama proxy", ollama);
     }
 
     private static Backend backend(Options o, InstantSource clock) throws StartupException {
@@ -324,6 +349,11 @@ public final class Daemon implements AutoCloseable {
 
     public int apiPort() {
         return apiServer.port();
+    }
+
+    /** The Ollama proxy's port; empty when it is off. */
+    public OptionalInt ollamaPort() {
+        return ollama == null ? OptionalInt.empty() : OptionalInt.of(ollama.address().getPort());
     }
 
     public int metricsPort() {

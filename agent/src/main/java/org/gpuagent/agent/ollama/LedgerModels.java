@@ -1,0 +1,109 @@
+package org.gpuagent.agent.ollama;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import org.gpuagent.agent.actuate.Actuator;
+import org.gpuagent.agent.actuate.LeaseActuators;
+import org.gpuagent.scheduler.AdmissionController;
+import org.gpuagent.scheduler.AdmissionRequest;
+import org.gpuagent.scheduler.Decision;
+import org.gpuagent.scheduler.Evictor;
+import org.gpuagent.scheduler.Lease;
+import org.gpuagent.scheduler.LeaseId;
+
+/**
+ * {@link ModelLedger} on the agent's {@link AdmissionController}: model leases are requests of the
+ * configured Ollama service with the model's holder.
+ */
+public final class LedgerModels implements ModelLedger {
+    private final AdmissionController ledger;
+    private final String service;
+    private final LeaseActuators actuators;
+
+    /** @param actuators where the per-lease unload actions go, for the agent's evictor */
+    public LedgerModels(AdmissionController ledger, String service, LeaseActuators actuators) {
+        this.ledger = ledger;
+        this.service = service;
+        this.actuators = actuators;
+    }
+
+    @Override
+    public CompletableFuture<Grant> acquire(String holder, long bytes, Duration wait) {
+        AdmissionRequest r = new AdmissionRequest(service, OptionalLong.of(bytes), Optional.of(holder), List.of(),
+                wait);
+        return ledger.request(r).outcome().handle((d, failure) -> {
+            if (failure != null) {
+                return new Refused("the ledger journal could not store the lease, so nothing can be admitted "
+                        + "until it is writable again", Duration.ofSeconds(5));
+            }
+            if (d instanceof Decision.Admitted a) {
+                return new Granted(a.lease());
+            }
+            if (d instanceof Decision.AdmittedAfterPreemption a) {
+                return new Granted(a.lease());
+            }
+            Decision.Denied denied = (Decision.Denied) d;
+            return new Refused(denied.sentence(), retryAfter(denied.reason(), wait));
+        });
+    }
+
+    /**
+     * When asking again may help: soon for a journal that recovers by itself, after the
+     * configured wait otherwise (between 5 s and 5 min), an hour for what can never fit.
+     */
+    static Duration retryAfter(Decision.Reason reason, Duration wait) {
+        return switch (reason) {
+            case EXCEEDS_BUDGET, UNKNOWN_SERVICE -> Duration.ofHours(1);
+            case JOURNAL_UNAVAILABLE, SHUTDOWN, CANCELLED -> Duration.ofSeconds(5);
+            default -> wait.compareTo(Duration.ofSeconds(5)) < 0 ? Duration.ofSeconds(5)
+                    : wait.compareTo(Duration.ofMinutes(5)) > 0 ? Duration.ofMinutes(5) : wait;
+        };
+    }
+
+    @Override
+    public CompletableFuture<Boolean> release(LeaseId lease) {
+        actuators.forget(lease);
+        return ledger.release(lease);
+    }
+
+    @Override
+    public CompletableFuture<Long> resize(LeaseId lease, long bytes) {
+        // The ledger cannot change a lease's size yet (branch i9-core adds it): the lease keeps
+        // its size, and the next load uses the learned size.
+        return CompletableFuture.completedFuture(lease(lease).map(Lease::bytes).orElse(0L));
+    }
+
+    @Override
+    public void touch(LeaseId lease) {
+        // The ledger's preemption order by last use comes with branch i9-core.
+    }
+
+    @Override
+    public void onPreempt(LeaseId lease, String what, PreemptAction action) {
+        actuators.register(lease, new Actuator() {
+            @Override
+            public String describe() {
+                return what;
+            }
+
+            @Override
+            public String act(Evictor.Order order, Duration timeout) throws Exception {
+                return action.run(timeout);
+            }
+        });
+    }
+
+    @Override
+    public List<Lease> leasesHeldBy(String holderPrefix) {
+        return ledger.view().leases().stream()
+                .filter(l -> l.holder().isPresent() && l.holder().get().startsWith(holderPrefix)).toList();
+    }
+
+    @Override
+    public Optional<Lease> lease(LeaseId lease) {
+        return ledger.view().lease(lease);
+    }
+}
