@@ -65,6 +65,18 @@ final class Accounts {
             return age;
         }
 
+        /** The latest last use of its leases; {@link Instant#MIN} when none was ever touched. */
+        @Override
+        public Instant lastUsed() {
+            Instant latest = Instant.MIN;
+            for (Slot s : members.values()) {
+                if (s.lastUsed != null && s.lastUsed.isAfter(latest)) {
+                    latest = s.lastUsed;
+                }
+            }
+            return latest;
+        }
+
         boolean hasActive() {
             return evicting < members.size();
         }
@@ -92,6 +104,11 @@ final class Accounts {
         final Group group;
         /** When reconciliation first saw its holder gone; null while it is alive. */
         Instant goneSince;
+        /**
+         * When its holder last used it ({@code touch}); null when never. Not journaled: after a
+         * restart every lease starts as never used, and age orders them until touched again.
+         */
+        Instant lastUsed;
 
         Slot(Lease lease, Group group) {
             this.lease = lease;

@@ -3,6 +3,7 @@ package org.gpuagent.scheduler;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -138,6 +139,24 @@ public final class AdmissionController implements AutoCloseable {
         writer.submit(() -> {
             int n = ledger.releaseHolder(holder);
             ledger.afterDurable(() -> f.complete(n), f::completeExceptionally);
+        });
+        return f;
+    }
+
+    /**
+     * Records that {@code id} was used at {@code lastUsed}: within a priority class, preemption
+     * evicts the least recently used first (see {@link PreemptionPlanner}). Cheap, for every
+     * request a holder serves (the Ollama proxy calls it per request). Only moves forward; not
+     * journaled (after a restart leases count as never used until touched again). Completes with
+     * {@code false} when the lease is not counted.
+     */
+    public CompletableFuture<Boolean> touch(LeaseId id, Instant lastUsed) {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(lastUsed, "lastUsed");
+        CompletableFuture<Boolean> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            boolean counted = ledger.touch(id, lastUsed);
+            settled.add(() -> f.complete(counted));
         });
         return f;
     }

@@ -1,5 +1,6 @@
 package org.gpuagent.scheduler;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -14,12 +15,15 @@ import java.util.Objects;
  *   {@code critical}, never equal priority). Remove them all: if the request still does not fit,
  *   preemption cannot help.</li>
  *   <li>Otherwise add candidates back, most important class first; within a class the
- *   <em>oldest</em> first, so that the newest is evicted first ("newest-evicted-first"). A
+ *   <em>most recently used</em> first (so the least recently used is evicted first; a unit never
+ *   {@linkplain Candidate#lastUsed() used} counts as least recent), and among equally recent ones
+ *   the <em>oldest</em> first, so that the newest is evicted first ("newest-evicted-first"). A
  *   candidate is reprieved when the request still fits with it back; one that does not fit
  *   stays a victim and the walk goes on, so a later, smaller candidate can still be reprieved
  *   (as the Kubernetes scheduler's {@code SelectVictimsOnNode} does). The rest are the victims.</li>
  * </ol>
- * The result is deterministic: equal priority and equal age keep the input order.
+ * The tie-breaks, in order: priority class, then least recently used, then newest. The result is
+ * deterministic: equal priority, equal last use and equal age keep the input order.
  *
  * <p>A unit is what one eviction frees: in the ledger, all counted leases of one service with one
  * holder, releasing max(leased, observed) bytes. Cost: O(n) plus sorting each class by age,
@@ -41,6 +45,15 @@ public final class PreemptionPlanner {
 
         /** Smaller is older (the ledger uses the unit's first lease id). */
         long age();
+
+        /**
+         * When it was last used (the ledger: the latest {@code touch} of its leases), or
+         * {@link Instant#MIN} when never: then only age orders it. Used by the Ollama proxy so that
+         * preempting Ollama unloads its least recently used model first.
+         */
+        default Instant lastUsed() {
+            return Instant.MIN;
+        }
     }
 
     public enum Outcome {
@@ -74,13 +87,24 @@ public final class PreemptionPlanner {
     private static final int INDEX_BITS = 20;
 
     /**
-     * Stable sort by age. Ages are packed with the input position into one long and sorted as
+     * Stable sort into reprieve order: by age alone when every unit was last used at the same time
+     * (the usual case: none was ever touched), else see {@link #sortMostRecentlyUsedFirst}. Ages are packed with the input position into one long and sorted as
      * primitives (several times faster than a comparator sort of 1,000 objects); when the spread
      * of ages or the count does not fit the packing, a comparator sort (also stable) does it.
      */
-    static <T extends Candidate> void sortOldestFirst(List<T> units) {
+    static <T extends Candidate> void sortReprieveOrder(List<T> units) {
         int n = units.size();
         if (n < 2) {
+            return;
+        }
+        Instant[] used = new Instant[n];
+        boolean allSameUse = true;
+        for (int i = 0; i < n; i++) {
+            used[i] = units.get(i).lastUsed();
+            allSameUse &= used[i].equals(used[0]);
+        }
+        if (!allSameUse) {
+            sortMostRecentlyUsedFirst(units, used);
             return;
         }
         long min = Long.MAX_VALUE;
@@ -110,6 +134,28 @@ public final class PreemptionPlanner {
         for (int i = 0; i < n; i++) {
             @SuppressWarnings("unchecked")
             T u = (T) copy[(int) (keys[i] & ((1 << INDEX_BITS) - 1))];
+            units.set(i, u);
+        }
+    }
+
+    /**
+     * Reprieve order when last-use times differ: most recently used first, then oldest first, then
+     * input order (stable). The times are read once, before sorting.
+     */
+    private static <T extends Candidate> void sortMostRecentlyUsedFirst(List<T> units, Instant[] used) {
+        int n = units.size();
+        Integer[] order = new Integer[n];
+        long[] age = new long[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+            age[i] = units.get(i).age();
+        }
+        java.util.Arrays.sort(order, Comparator.<Integer, Instant>comparing(i -> used[i]).reversed()
+                .thenComparingLong(i -> age[i]));
+        Object[] copy = units.toArray();
+        for (int i = 0; i < n; i++) {
+            @SuppressWarnings("unchecked")
+            T u = (T) copy[order[i]];
             units.set(i, u);
         }
     }
@@ -150,7 +196,7 @@ public final class PreemptionPlanner {
             if (cls == null) {
                 continue;
             }
-            sortOldestFirst(cls);
+            sortReprieveOrder(cls);
             for (T unit : cls) {
                 if (free - unit.releasableBytes() >= requestBytes) {
                     free -= unit.releasableBytes();

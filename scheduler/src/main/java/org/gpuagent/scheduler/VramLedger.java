@@ -318,6 +318,21 @@ final class VramLedger {
         return held.size();
     }
 
+    /**
+     * Records a use of a counted lease; a time earlier than the one recorded is ignored (uses may
+     * be reported out of order). Changes no count and no view, and is not journaled.
+     */
+    boolean touch(LeaseId id, Instant lastUsed) {
+        Accounts.Slot slot = accounts.slot(id);
+        if (slot == null) {
+            return false;
+        }
+        if (slot.lastUsed == null || lastUsed.isAfter(slot.lastUsed)) {
+            slot.lastUsed = lastUsed;
+        }
+        return true;
+    }
+
     /** Runs {@code durable} once everything journaled so far is durable, or {@code failed}: see {@link Acknowledgements}. */
     void afterDurable(Runnable durable, Consumer<JournalUnavailableException> failed) {
         acknowledge.released(durable, failed);

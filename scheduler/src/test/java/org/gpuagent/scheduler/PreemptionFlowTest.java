@@ -29,6 +29,37 @@ class PreemptionFlowTest {
         return rig.observation().holder("immich", IMMICH_UNIT, GIB).holder("ollama", OLLAMA_UNIT, 0).build();
     }
 
+    /**
+     * Two models of one service, each its own holder (as the Ollama proxy leases them): the one
+     * touched least recently is the victim, although it is the older lease, and only it goes.
+     */
+    @Test
+    void theLeastRecentlyUsedHolderIsPreemptedFirst() {
+        Homelab.Rig rig = Homelab.rig();
+        rig.admit("immich", GIB, IMMICH_UNIT);
+        Lease small = rig.admit("ollama", GIB, "ollama-model:qwen2.5:1.5b");
+        Lease large = rig.admit("ollama", 1536 * MIB, "ollama-model:llama3.2:3b");
+        assertTrue(now(rig.controller.touch(small.id(), Homelab.START.plusSeconds(5))));
+        assertTrue(now(rig.controller.touch(large.id(), Homelab.START.plusSeconds(9))));
+        assertTrue(now(rig.controller.touch(large.id(), Homelab.START.plusSeconds(2))), "an older use is ignored");
+
+        Decision.Queued q = assertInstanceOf(Decision.Queued.class,
+                now(rig.ask("frigate", 1536 * MIB, "systemd:frigate.service").firstDecision()));
+
+        // Newest-first alone would have chosen the large one.
+        assertEquals(List.of(small.id()), q.awaitedEvictions().stream().map(Lease::id).toList());
+        assertEquals(List.of(small.id()), rig.evictions.stream().map(o -> o.victim().id()).toList());
+    }
+
+    @Test
+    void touchingALeaseThatIsNotCountedSaysSo() {
+        Homelab.Rig rig = Homelab.rig();
+        Lease l = rig.admit("ollama", GIB, OLLAMA_UNIT);
+        now(rig.controller.release(l.id()));
+        assertFalse(now(rig.controller.touch(l.id(), Homelab.START)));
+        assertFalse(now(rig.controller.touch(new LeaseId(999), Homelab.START)));
+    }
+
     @Test
     void victimIsEvictedAndTheRequestAdmittedOnceTheMemoryIsBack() {
         Homelab.Rig rig = busyCard();

@@ -3,6 +3,7 @@ package org.gpuagent.scheduler;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,11 +15,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class PreemptionPlannerTest {
 
-    record Unit(String name, PriorityClass priority, boolean preemptible, long releasableBytes, long age)
-            implements PreemptionPlanner.Candidate {
+    record Unit(String name, PriorityClass priority, boolean preemptible, long releasableBytes, long age,
+            Instant lastUsed) implements PreemptionPlanner.Candidate {
+        Unit(String name, PriorityClass priority, boolean preemptible, long releasableBytes, long age) {
+            this(name, priority, preemptible, releasableBytes, age, Instant.MIN);
+        }
     }
 
-    /** "name:class:p|n:MiB:age ..." */
+    /** "name:class:p|n:MiB:age[:last use, seconds after START] ..." */
     static List<Unit> units(String spec) {
         List<Unit> out = new ArrayList<>();
         if (spec == null || spec.isBlank()) {
@@ -27,7 +31,7 @@ class PreemptionPlannerTest {
         for (String u : spec.trim().split("\\s+")) {
             String[] f = u.split(":");
             out.add(new Unit(f[0], PriorityClass.parse(f[1]), f[2].equals("p"), Long.parseLong(f[3]) * Homelab.MIB,
-                    Long.parseLong(f[4])));
+                    Long.parseLong(f[4]), f.length > 5 ? Homelab.START.plusSeconds(Long.parseLong(f[5])) : Instant.MIN));
         }
         return out;
     }
@@ -53,6 +57,12 @@ class PreemptionPlannerTest {
         interactive ignores critical and equal          | interactive   | 1536 | 512  | i:batch:p:1024:1 o:opportunistic:p:1024:2 f:critical:n:1024:3 j:interactive:p:1024:4 | PREEMPT | o  | 0
         class beats age                                 | critical      | 1024 | 0    | o:opportunistic:p:1024:1 i:batch:p:1024:9                                     | PREEMPT     | o       | 0
         every candidate needed                          | critical      | 3072 | 0    | j:interactive:p:1024:1 i:batch:p:1024:2 o:opportunistic:p:1024:3              | PREEMPT     | j i o   | 0
+        least recently used evicted first, oldest too   | critical      | 1024 | 0    | a:batch:p:1024:1:5 b:batch:p:1024:2:10                                        | PREEMPT     | a       | 0
+        least recently used evicted first, newest too   | critical      | 1024 | 0    | a:batch:p:1024:1:10 b:batch:p:1024:2:5                                        | PREEMPT     | b       | 0
+        never used counts as least recent               | critical      | 1024 | 0    | a:batch:p:1024:1 b:batch:p:1024:2:5                                           | PREEMPT     | a       | 0
+        equally recent: newest evicted first            | critical      | 1024 | 0    | a:batch:p:1024:1:5 b:batch:p:1024:2:5                                         | PREEMPT     | b       | 0
+        only as many as needed, least recent first      | critical      | 2048 | 0    | m1:batch:p:1024:1:30 m2:batch:p:1024:2:10 m3:batch:p:1024:3:20                | PREEMPT     | m3 m2   | 0
+        class beats last use                            | critical      | 1024 | 0    | o:opportunistic:p:1024:1:50 i:batch:p:1024:2:1                                | PREEMPT     | o       | 0
         """)
     void plansVictims(String rule, String requester, long requestMib, long freeMib, String unitSpec, String outcome,
             String victims, long shortMib) {
@@ -79,8 +89,9 @@ class PreemptionPlannerTest {
             int n = random.nextInt(0, 12);
             for (int i = 0; i < n; i++) {
                 PriorityClass c = classes[random.nextInt(classes.length)];
+                Instant used = random.nextBoolean() ? Instant.MIN : Homelab.START.plusSeconds(random.nextInt(0, 5));
                 units.add(new Unit("u" + i, c, c != PriorityClass.CRITICAL && random.nextInt(4) > 0,
-                        random.nextLong(1, 2048) * Homelab.MIB, random.nextLong(1, 1_000_000)));
+                        random.nextLong(1, 2048) * Homelab.MIB, random.nextLong(1, 1_000_000), used));
             }
             PriorityClass requester = classes[random.nextInt(classes.length)];
             long request = random.nextLong(1, 4096) * Homelab.MIB;
@@ -115,8 +126,8 @@ class PreemptionPlannerTest {
     /** Bytes of units reprieved after {@code victim} in the walk: still out when it was considered. */
     private static long reprievedAfter(PreemptionPlanner.Plan<Unit> plan, Unit victim) {
         List<Unit> order = new ArrayList<>(plan.candidates());
-        order.sort((a, b) -> a.priority() != b.priority() ? a.priority().compareTo(b.priority())
-                : Long.compare(a.age(), b.age()));
+        order.sort(java.util.Comparator.comparing(Unit::priority)
+                .thenComparing(Unit::lastUsed, java.util.Comparator.reverseOrder()).thenComparingLong(Unit::age));
         int at = order.indexOf(victim);
         return order.subList(at + 1, order.size()).stream().filter(u -> !plan.victims().contains(u))
                 .mapToLong(Unit::releasableBytes).sum();
@@ -137,7 +148,27 @@ class PreemptionPlannerTest {
             List<Unit> expected = new ArrayList<>(units);
             expected.sort(java.util.Comparator.comparingLong(Unit::age));
             List<Unit> got = new ArrayList<>(units);
-            PreemptionPlanner.sortOldestFirst(got);
+            PreemptionPlanner.sortReprieveOrder(got);
+            assertEquals(expected, got, "round " + round);
+        }
+    }
+
+    /** With last-use times: most recently used first, then oldest, then input order. */
+    @Test
+    void sortingByLastUseIsStable() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int round = 0; round < 300; round++) {
+            List<Unit> units = new ArrayList<>();
+            int n = random.nextInt(2, 60);
+            for (int i = 0; i < n; i++) {
+                Instant used = random.nextInt(3) == 0 ? Instant.MIN : Homelab.START.plusSeconds(random.nextInt(0, 4));
+                units.add(new Unit("u" + i, PriorityClass.BATCH, true, Homelab.MIB, random.nextLong(1, 10), used));
+            }
+            List<Unit> expected = new ArrayList<>(units);
+            expected.sort(java.util.Comparator.comparing(Unit::lastUsed, java.util.Comparator.reverseOrder())
+                    .thenComparingLong(Unit::age));
+            List<Unit> got = new ArrayList<>(units);
+            PreemptionPlanner.sortReprieveOrder(got);
             assertEquals(expected, got, "round " + round);
         }
     }

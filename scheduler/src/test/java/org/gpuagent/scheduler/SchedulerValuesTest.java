@@ -194,7 +194,7 @@ class SchedulerValuesTest {
             }
             List<PreemptionPlannerTest.Unit> expected = new ArrayList<>(units);
             expected.sort(Comparator.comparingLong(PreemptionPlannerTest.Unit::age));
-            PreemptionPlanner.sortOldestFirst(units);
+            PreemptionPlanner.sortReprieveOrder(units);
             assertEquals(expected, units, "spread " + spread + ", round " + round);
         }
     }

@@ -11,7 +11,8 @@ import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.scheduler.Evictor;
 
 /**
- * The ledger's {@link Evictor}: runs the victim service's {@link Actuator} on an actuator thread,
+ * The ledger's {@link Evictor}: runs the victim's {@link Actuator} on an actuator thread: the one
+ * registered for that lease in {@link LeaseActions} if any, else the victim service's,
  * bounded by the time left until the preempting request's deadline (at least 5 s), and logs one
  * line with the outcome. Never blocks the ledger's writer.
  */
@@ -19,18 +20,21 @@ public final class ActuatorEvictor implements Evictor {
     static final Duration MIN_TIMEOUT = Duration.ofSeconds(5);
 
     private final Map<String, Actuator> byService;
+    private final LeaseActions byLease;
     private final ExecutorService executor;
     private final InstantSource clock;
 
-    public ActuatorEvictor(Map<String, Actuator> byService, ExecutorService executor, InstantSource clock) {
+    public ActuatorEvictor(Map<String, Actuator> byService, LeaseActions byLease, ExecutorService executor,
+            InstantSource clock) {
         this.byService = Map.copyOf(byService);
+        this.byLease = byLease;
         this.executor = executor;
         this.clock = clock;
     }
 
     @Override
     public CompletionStage<Void> evict(Order order) {
-        Actuator a = byService.get(order.service().name());
+        Actuator a = byLease.forLease(order.victim().id()).orElse(byService.get(order.service().name()));
         String victim = order.victim().describe();
         if (a == null) {
             DaemonLog.warn("preempting " + victim + ": " + order.service().name()

@@ -23,7 +23,7 @@ import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
 import org.gpuagent.agent.actuate.Actuators;
-import org.gpuagent.agent.actuate.LeaseActuators;
+import org.gpuagent.agent.actuate.LeaseActions;
 import org.gpuagent.agent.api.ApiServer;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.api.StatusJson;
@@ -112,6 +112,8 @@ public final class Daemon implements AutoCloseable {
     private final Shutdown shutdown = new Shutdown();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Per-lease preemption actions (the Ollama proxy registers "unload model M" here). */
+    private final LeaseActions leaseActions = new LeaseActions();
 
     // set while starting; read when stopping (a start that failed leaves some null)
     private AdmissionController ledger;
@@ -165,11 +167,10 @@ public final class Daemon implements AutoCloseable {
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
-        LeaseActuators leaseActuators = new LeaseActuators(sim.<UnaryOperator<Actuator>>map(x -> real ->
-                new SimulatedEviction(real, x, SIM_EVICTION_DELAY)).orElse(UnaryOperator.identity()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
-                .evictor(new ActuatorEvictor(actuators(http, sim), leaseActuators, threads.actuators, clock))
-                .listener(events).zone(ZoneId.systemDefault()), sim);
+                .evictor(new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock))
+                .listener(leaseActions).listener(events)
+                .zone(ZoneId.systemDefault()), sim);
         LedgerPublisher publisher = new LedgerPublisher(ledger, journal, metrics);
         journal.onHealthChange(publisher);
         publisher.run();
@@ -182,7 +183,8 @@ public final class Daemon implements AutoCloseable {
             return StatusJson.of(agent, sample, arbitrated, ledger.view(), config::service);
         }, publisher);
 
-        startOllamaProxy(leaseActuators, clock);
+        startOllamaProxy(sim.<UnaryOperator<Actuator>>map(x -> real -> new SimulatedEviction(real, x,
+                SIM_EVICTION_DELAY)).orElse(UnaryOperator.identity()), clock);
 
         AttributionChain attributor = attribution(sim);
         sampler.addListener(metrics.listener(attributor));
@@ -201,13 +203,14 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** The Ollama admission proxy, when {@code ollama} is configured; it adopts the model leases recovered. */
-    private void startOllamaProxy(LeaseActuators leaseActuators, InstantSource clock) throws StartupException {
+    /** @param onSimulator what becomes of a model's unload on the simulator (it acts on the simulator) */
+    private void startOllamaProxy(UnaryOperator<Actuator> onSimulator, InstantSource clock) throws StartupException {
         if (config.ollama().isEmpty()) {
             return;
         }
         AgentConfig.OllamaProxy cfg = config.ollama().get();
         try {
-            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActuators),
+            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActions, onSimulator),
                     new LearnedSizeFile(stateDir), clock);
         } catch (IOException e) {
             throw new StartupException(oneLine(e), e);

@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.UnaryOperator;
 import org.gpuagent.agent.actuate.Actuator;
-import org.gpuagent.agent.actuate.LeaseActuators;
+import org.gpuagent.agent.actuate.LeaseActions;
 import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.AdmissionRequest;
 import org.gpuagent.scheduler.Decision;
@@ -21,13 +22,19 @@ import org.gpuagent.scheduler.LeaseId;
 public final class LedgerModels implements ModelLedger {
     private final AdmissionController ledger;
     private final String service;
-    private final LeaseActuators actuators;
+    private final LeaseActions actions;
+    private final UnaryOperator<Actuator> wrap;
 
-    /** @param actuators where the per-lease unload actions go, for the agent's evictor */
-    public LedgerModels(AdmissionController ledger, String service, LeaseActuators actuators) {
+    /**
+     * @param actions where the per-lease unload actions go, for the agent's evictor
+     * @param wrap    applied to each unload action (on the simulator: act on the simulator instead)
+     */
+    public LedgerModels(AdmissionController ledger, String service, LeaseActions actions,
+            UnaryOperator<Actuator> wrap) {
         this.ledger = ledger;
         this.service = service;
-        this.actuators = actuators;
+        this.actions = actions;
+        this.wrap = wrap;
     }
 
     @Override
@@ -65,7 +72,7 @@ public final class LedgerModels implements ModelLedger {
 
     @Override
     public CompletableFuture<Boolean> release(LeaseId lease) {
-        actuators.forget(lease);
+        actions.unregister(lease);
         return ledger.release(lease);
     }
 
@@ -83,7 +90,7 @@ public final class LedgerModels implements ModelLedger {
 
     @Override
     public void onPreempt(LeaseId lease, String what, PreemptAction action) {
-        actuators.register(lease, new Actuator() {
+        actions.register(lease, wrap.apply(new Actuator() {
             @Override
             public String describe() {
                 return what;
@@ -93,7 +100,7 @@ public final class LedgerModels implements ModelLedger {
             public String act(Evictor.Order order, Duration timeout) throws Exception {
                 return action.run(timeout);
             }
-        });
+        }));
     }
 
     @Override
