@@ -39,9 +39,10 @@ import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notifier;
-import org.gpuagent.agent.ollama.LearnedSizeFile;
 import org.gpuagent.agent.ollama.LedgerModels;
+import org.gpuagent.agent.ollama.ModelSizes;
 import org.gpuagent.agent.ollama.OllamaAdmission;
+import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.exporter.GpuMetrics;
 import org.gpuagent.exporter.MetricsServer;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
@@ -210,8 +211,9 @@ public final class Daemon implements AutoCloseable {
         }
         AgentConfig.OllamaProxy cfg = config.ollama().get();
         try {
-            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActions, onSimulator),
-                    new LearnedSizeFile(stateDir), clock);
+            LearnedSizes sizes = LearnedSizes.openSettingAside(stateDir, DaemonLog::warn);
+            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActions, onSimulator,
+                    clock), ModelSizes.stored(sizes, cfg.service(), clock), clock);
         } catch (IOException e) {
             throw new StartupException(oneLine(e), e);
         }

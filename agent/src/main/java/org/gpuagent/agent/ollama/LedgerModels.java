@@ -1,6 +1,7 @@
 package org.gpuagent.agent.ollama;
 
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -24,17 +25,19 @@ public final class LedgerModels implements ModelLedger {
     private final String service;
     private final LeaseActions actions;
     private final UnaryOperator<Actuator> wrap;
+    private final InstantSource clock;
 
     /**
      * @param actions where the per-lease unload actions go, for the agent's evictor
      * @param wrap    applied to each unload action (on the simulator: act on the simulator instead)
      */
     public LedgerModels(AdmissionController ledger, String service, LeaseActions actions,
-            UnaryOperator<Actuator> wrap) {
+            UnaryOperator<Actuator> wrap, InstantSource clock) {
         this.ledger = ledger;
         this.service = service;
         this.actions = actions;
         this.wrap = wrap;
+        this.clock = clock;
     }
 
     @Override
@@ -85,7 +88,7 @@ public final class LedgerModels implements ModelLedger {
 
     @Override
     public void touch(LeaseId lease) {
-        // The ledger's preemption order by last use comes with branch i9-core.
+        ledger.touch(lease, clock.instant());
     }
 
     @Override

@@ -61,6 +61,8 @@ public final class ModelLeases {
     private static final class Held {
         Lease lease;
         int inFlight;
+        /** The size last remembered for this load; 0 before the first. */
+        long remembered;
         /** {@link #activity} when the last request for it ended, or it was granted or adopted. */
         long lastActivity;
 
@@ -75,7 +77,7 @@ public final class ModelLeases {
 
     private final ModelLedger ledger;
     private final OllamaUpstream upstream;
-    private final LearnedSizes learned;
+    private final ModelSizes learned;
     private final Settings settings;
     private final InstantSource clock;
     private final Map<String, Held> held = new HashMap<>();
@@ -85,7 +87,7 @@ public final class ModelLeases {
     private long activity;
     private volatile Loaded loaded;
 
-    public ModelLeases(ModelLedger ledger, OllamaUpstream upstream, LearnedSizes learned, Settings settings,
+    public ModelLeases(ModelLedger ledger, OllamaUpstream upstream, ModelSizes learned, Settings settings,
             InstantSource clock) {
         this.ledger = ledger;
         this.upstream = upstream;
@@ -293,8 +295,11 @@ public final class ModelLeases {
         }
         for (Map.Entry<String, Held> e : resize) {
             long vram = l.models().get(e.getKey());
-            learned.remember(e.getKey(), vram);
             Held h = e.getValue();
+            if (h.remembered != vram) {
+                h.remembered = vram;
+                learned.remember(e.getKey(), vram);
+            }
             if (vram != h.lease.bytes()) {
                 try {
                     long after = ledger.resize(h.lease.id(), vram).get();

@@ -35,7 +35,7 @@ public final class OllamaAdmission implements AutoCloseable {
         this.leases = leases;
     }
 
-    public static OllamaAdmission start(AgentConfig.OllamaProxy cfg, ModelLedger ledger, LearnedSizes learned,
+    public static OllamaAdmission start(AgentConfig.OllamaProxy cfg, ModelLedger ledger, ModelSizes learned,
             InstantSource clock) throws IOException {
         ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ollama-ps");
