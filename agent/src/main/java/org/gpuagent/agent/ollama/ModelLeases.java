@@ -203,6 +203,7 @@ public final class ModelLeases {
             return new Refused(r.sentence(), r.retryAfter());
         }
         Lease lease = ((ModelLedger.Granted) g).lease();
+        ledger.touch(lease.id());
         ledger.onPreempt(lease.id(), unloadOf(model), timeout -> upstream.unload(model, timeout));
         synchronized (this) {
             held.put(model, new Held(lease, ++activity));
@@ -246,7 +247,14 @@ public final class ModelLeases {
         synchronized (this) {
             seq = ++activity;
         }
-        Loaded l = new Loaded(upstream.loaded(), clock.instant(), seq);
+        Map<String, Long> models;
+        try {
+            models = upstream.loaded();
+        } catch (java.net.ConnectException e) {
+            // Ollama is not running, so nothing is loaded (its runners end with it)
+            models = Map.of();
+        }
+        Loaded l = new Loaded(models, clock.instant(), seq);
         loaded = l;
         return l;
     }

@@ -37,6 +37,12 @@ public final class OllamaAdmission implements AutoCloseable {
 
     public static OllamaAdmission start(AgentConfig.OllamaProxy cfg, ModelLedger ledger, ModelSizes learned,
             InstantSource clock) throws IOException {
+        return start(cfg, ledger, learned, clock, BODY_TIMEOUT);
+    }
+
+    /** @param bodyTimeout how long a request body that names a model may take to arrive */
+    static OllamaAdmission start(AgentConfig.OllamaProxy cfg, ModelLedger ledger, ModelSizes learned,
+            InstantSource clock, Duration bodyTimeout) throws IOException {
         ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ollama-ps");
             t.setDaemon(true);
@@ -51,7 +57,7 @@ public final class OllamaAdmission implements AutoCloseable {
             int adopted = leases.adopt();
             InetSocketAddress at = cfg.listen().toSocketAddress();
             OllamaProxy proxy = OllamaProxy.start(at, upstream, leases, new OllamaProxy.Limits(cfg.maxBodyBytes(),
-                    BODY_TIMEOUT), poller);
+                    bodyTimeout), poller);
             OllamaAdmission a = new OllamaAdmission(poller, proxy, leases);
             poller.scheduleWithFixedDelay(a::pollOnce, 0, cfg.psInterval().toMillis(), TimeUnit.MILLISECONDS);
             DaemonLog.info("ollama proxy: http://" + cfg.listen() + " in front of " + cfg.upstream()

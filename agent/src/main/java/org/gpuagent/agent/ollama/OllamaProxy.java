@@ -332,6 +332,10 @@ public final class OllamaProxy implements AutoCloseable {
         try {
             byte[] body = JSON.std.asBytes(Map.of("error", message));
             ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+            if (status == 408 || status == 413) {
+                // the rest of the body is not worth reading: end the connection after this answer
+                ex.getResponseHeaders().set("Connection", "close");
+            }
             retryAfter.ifPresent(d -> ex.getResponseHeaders().set("Retry-After",
                     Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
             ex.sendResponseHeaders(status, body.length);

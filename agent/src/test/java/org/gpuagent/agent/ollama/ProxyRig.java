@@ -1,0 +1,179 @@
+package org.gpuagent.agent.ollama;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.gpuagent.agent.actuate.ActuatorEvictor;
+import org.gpuagent.agent.actuate.LeaseActions;
+import org.gpuagent.agent.config.AgentConfig;
+import org.gpuagent.agent.config.HostPort;
+import org.gpuagent.agent.sizing.LearnedSizes;
+import org.gpuagent.nvml.sim.GpuProfile;
+import org.gpuagent.nvml.sim.SimProcess;
+import org.gpuagent.nvml.sim.SimulatedDevice;
+import org.gpuagent.nvml.sim.SimulatedGpuHost;
+import org.gpuagent.scheduler.AdmissionController;
+import org.gpuagent.scheduler.ByteSize;
+import org.gpuagent.scheduler.Headroom;
+import org.gpuagent.scheduler.Lease;
+import org.gpuagent.scheduler.LedgerView;
+import org.gpuagent.scheduler.Observation;
+import org.gpuagent.scheduler.PriorityClass;
+import org.gpuagent.scheduler.ScheduledExecutorTimers;
+import org.gpuagent.scheduler.SchedulerConfig;
+import org.gpuagent.scheduler.Service;
+import org.gpuagent.scheduler.journal.FileJournal;
+
+/**
+ * The proxy as the agent runs it, around a {@link FakeOllama} on a simulated Quadro P1000: a
+ * journaled ledger with Frigate (critical) and Ollama (batch, preemptible), the per-lease unload
+ * actions, and an observer that reads the simulated GPU every 50 ms the way the agent's
+ * {@code LedgerObserver} does (a model's process is its model lease's holder; a Frigate process
+ * started by the test is Frigate's lease holder).
+ */
+final class ProxyRig implements AutoCloseable {
+    static final long MIB = ByteSize.MIB;
+    static final FakeOllama.Model SMALL = new FakeOllama.Model("small:1b", 1000 * MIB, 600 * MIB, 16, 2048, 32, 8);
+    static final FakeOllama.Model LARGE = new FakeOllama.Model("large:3b", 1200 * MIB, 800 * MIB, 16, 2048, 32, 8);
+
+    final Path stateDir;
+    final SimulatedGpuHost host = SimulatedGpuHost.create(7, InstantSource.system(), GpuProfile.QUADRO_P1000);
+    final SimulatedDevice gpu = host.device(0);
+    final FakeOllama ollama;
+    final ScheduledExecutorService exec = Executors.newScheduledThreadPool(4);
+    final Map<Integer, String> frigatePids = new ConcurrentHashMap<>();
+    final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final Duration wait;
+    private final Duration bodyTimeout;
+    AdmissionController ledger;
+    OllamaAdmission proxy;
+    LearnedSizes sizes;
+
+    ProxyRig(Duration wait, Duration bodyTimeout) throws IOException {
+        this.stateDir = Files.createTempDirectory("ollama-proxy");
+        this.wait = wait;
+        this.bodyTimeout = bodyTimeout;
+        this.ollama = new FakeOllama(gpu, Duration.ofMillis(150)).add(SMALL).add(LARGE);
+        start();
+        exec.scheduleWithFixedDelay(this::observe, 0, 50, TimeUnit.MILLISECONDS);
+    }
+
+    /** Starts (or, after {@link #stopAgent}, restarts) the ledger from its journal, and the proxy. */
+    void start() throws IOException {
+        InstantSource clock = InstantSource.system();
+        LeaseActions actions = new LeaseActions();
+        Service frigate = Service.of("frigate", PriorityClass.CRITICAL, 512 * MIB, false);
+        Service ollamaService = Service.of("ollama", PriorityClass.BATCH, 512 * MIB, true);
+        SchedulerConfig config = new SchedulerConfig(gpu.profile().memory().totalBytes(), Headroom.fixed(192 * MIB),
+                List.of(frigate, ollamaService));
+        ledger = AdmissionController.builder(config, clock, new ScheduledExecutorTimers(exec, clock))
+                .journal(FileJournal.open(stateDir, clock))
+                .evictor(new ActuatorEvictor(Map.of(), actions, Executors.newCachedThreadPool(), clock))
+                .listener(actions).build();
+        sizes = LearnedSizes.open(stateDir);
+        AgentConfig.OllamaProxy cfg = new AgentConfig.OllamaProxy(new HostPort("127.0.0.1", 0), ollama.base(),
+                "ollama", 256 * MIB, Duration.ofMillis(100), wait, 64 * 1024);
+        proxy = OllamaAdmission.start(cfg, new LedgerModels(ledger, "ollama", actions, UnaryOperator.identity(),
+                clock), ModelSizes.stored(sizes, "ollama", clock), clock, bodyTimeout);
+    }
+
+    /** Stops the proxy and the ledger (its journal synced and closed), as stopping the agent does. */
+    void stopAgent() throws IOException {
+        proxy.close();
+        ledger.close();
+    }
+
+    /** What the agent's observer would tell the ledger about the simulated GPU now. */
+    private void observe() {
+        AdmissionController l = ledger;
+        try {
+            Observation.Builder b = Observation.builder(InstantSource.system().instant(),
+                    gpu.profile().memory().totalBytes()).used(gpu.usedBytes());
+            long attributed = 0;
+            for (SimProcess p : gpu.processes()) {
+                String model = ollama.modelOf(p.pid());
+                String frigate = frigatePids.get(p.pid());
+                if (model != null) {
+                    b.holder("ollama", ModelName.holder(model), p.usedBytes());
+                } else if (frigate != null) {
+                    b.holder("frigate", frigate, p.usedBytes());
+                } else {
+                    continue;
+                }
+                attributed += p.usedBytes();
+            }
+            b.unattributed(Math.max(0, gpu.usedBytes() - attributed));
+            b.livenessKnown();
+            for (Lease lease : l.view().leases()) {
+                lease.holder().ifPresent(b::alive);
+            }
+            l.observe(b.build());
+        } catch (RuntimeException e) {
+            // the ledger is closed while the agent restarts
+        }
+    }
+
+    URI proxyUri(String path) {
+        return URI.create("http://127.0.0.1:" + proxy.address().getPort() + path);
+    }
+
+    HttpResponse<String> post(URI uri, String body) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> generate(String model) throws IOException, InterruptedException {
+        return post(proxyUri("/api/generate"), "{\"model\":\"" + model + "\",\"prompt\":\"hi\",\"stream\":false}");
+    }
+
+    /** The counted lease of {@code model}'s holder. */
+    Optional<Lease> modelLease(String model) {
+        return ledger.view().leases().stream()
+                .filter(l -> l.holder().equals(Optional.of(ModelName.holder(model)))).findFirst();
+    }
+
+    List<Lease> modelLeases() {
+        return ledger.view().leases().stream()
+                .filter(l -> l.holder().map(h -> h.startsWith(ModelName.HOLDER_PREFIX)).orElse(false)).toList();
+    }
+
+    LedgerView view() {
+        return ledger.view();
+    }
+
+    /** Waits (at most 10 s) until {@code condition} holds; says what did not happen otherwise. */
+    static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        exec.shutdownNow();
+        proxy.close();
+        ledger.close();
+        ollama.close();
+        try (var files = Files.walk(stateDir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+}
