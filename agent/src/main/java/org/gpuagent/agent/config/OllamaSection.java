@@ -70,10 +70,6 @@ final class OllamaSection {
                     + String.join(", ", services.stream().map(ServiceConfig::name).toList()) + ")");
         }
         long minModel = o.size("min-model-bytes", DEFAULT_MIN_MODEL_BYTES);
-        if (minModel <= 0) {
-            o.problem(o.lineOf("min-model-bytes"), "ollama.min-model-bytes", "must be more than 0");
-            minModel = DEFAULT_MIN_MODEL_BYTES;
-        }
         Duration ps = o.duration("ps-interval", DEFAULT_PS_INTERVAL);
         if (ps.compareTo(Duration.ofMillis(100)) < 0 || ps.compareTo(Duration.ofMinutes(5)) > 0) {
             o.problem(o.lineOf("ps-interval"), "ollama.ps-interval", Durations.format(ps)

@@ -41,6 +41,7 @@ import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notifier;
 import org.gpuagent.agent.ollama.LedgerModels;
 import org.gpuagent.agent.ollama.ModelSizes;
+import org.gpuagent.agent.ollama.ModelUse;
 import org.gpuagent.agent.ollama.OllamaAdmission;
 import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.exporter.GpuMetrics;
@@ -189,8 +190,14 @@ public final class Daemon implements AutoCloseable {
 
         AttributionChain attributor = attribution(sim);
         sampler.addListener(metrics.listener(attributor));
-        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim),
-                observation -> publisher.run()));
+        LedgerObserver observer = new LedgerObserver(ledger, device, attributor, liveness(sim),
+                observation -> publisher.run());
+        if (ollama != null) {
+            String ollamaService = config.ollama().orElseThrow().service();
+            observer.withSplit((service, use) -> service.equals(ollamaService)
+                    ? ModelUse.split(use, ollama.leases().observedByHolder()) : use);
+        }
+        sampler.addListener(observer);
         sampler.addListener(events);
         sampler.start();
 

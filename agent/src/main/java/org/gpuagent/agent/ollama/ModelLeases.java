@@ -332,6 +332,27 @@ public final class ModelLeases {
         return ledger.lease(l.id()).map(x -> x.state() == LeaseState.ACTIVE).orElse(false);
     }
 
+    /**
+     * What {@code /api/ps} last showed for each model this holds a lease for, by holder: the
+     * observation gives each model lease this much of the service's use ({@link ModelUse}).
+     */
+    public Map<String, Long> observedByHolder() {
+        Loaded l = loaded;
+        Map<String, Long> out = new java.util.TreeMap<>();
+        if (l == null) {
+            return out;
+        }
+        synchronized (this) {
+            held.keySet().forEach(model -> {
+                Long v = l.models().get(model);
+                if (v != null && v > 0) {
+                    out.put(ModelName.holder(model), v);
+                }
+            });
+        }
+        return out;
+    }
+
     /** Models with a lease now, and their lease sizes (for status and tests). */
     public synchronized Map<String, Long> leased() {
         Map<String, Long> m = new java.util.TreeMap<>();
