@@ -1,9 +1,6 @@
 package org.gpuagent.agent.ollama;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,13 +18,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.scheduler.ByteSize;
 
@@ -43,14 +36,13 @@ import org.gpuagent.scheduler.ByteSize;
  * leaves the process, and a lease taken for a request is given back by the next poll when the
  * model never loaded.
  *
- * <p>Built on the JDK's {@code com.sun.net.httpserver} (a worker per request, at most
- * {@link #MAX_WORKERS}) and {@code java.net.http.HttpClient}: no dependency.
+ * <p>Built on plain sockets ({@link ProxyListener}, which says why not the JDK's HttpServer) and
+ * {@code java.net.http.HttpClient}: no dependency.
  */
 public final class OllamaProxy implements AutoCloseable {
     /** The paths whose request body names a model ({@code "model"}), Ollama's and the OpenAI-compatible ones. */
     public static final Set<String> MODEL_PATHS = Set.of("/api/generate", "/api/chat", "/api/embed",
             "/api/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/embeddings");
-    static final int MAX_WORKERS = 256;
     /** Headers that belong to one connection (RFC 9110 7.6.1) or that the HTTP client sets itself. */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
             "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
@@ -64,17 +56,15 @@ public final class OllamaProxy implements AutoCloseable {
     public record Limits(long maxBodyBytes, Duration bodyTimeout) {
     }
 
-    private final HttpServer server;
-    private final ExecutorService workers;
+    /** Set once by {@link #start}. */
+    private ProxyListener server;
     private final OllamaUpstream upstream;
     private final ModelLeases leases;
     private final Limits limits;
     private final ScheduledExecutorService timers;
 
-    private OllamaProxy(HttpServer server, ExecutorService workers, OllamaUpstream upstream, ModelLeases leases,
-            Limits limits, ScheduledExecutorService timers) {
-        this.server = server;
-        this.workers = workers;
+    private OllamaProxy(OllamaUpstream upstream, ModelLeases leases, Limits limits,
+            ScheduledExecutorService timers) {
         this.upstream = upstream;
         this.leases = leases;
         this.limits = limits;
@@ -88,35 +78,24 @@ public final class OllamaProxy implements AutoCloseable {
             throw new IOException("cannot listen on " + address.getHostString() + ":" + address.getPort()
                     + " for the Ollama proxy: unknown host");
         }
-        HttpServer server;
+        OllamaProxy p = new OllamaProxy(upstream, leases, limits, timers);
         try {
-            server = HttpServer.create(address, 128);
+            p.server = ProxyListener.start(address, p::handle);
         } catch (IOException e) {
             throw new IOException("cannot listen on " + address.getHostString() + ":" + address.getPort()
                     + " for the Ollama proxy: " + DaemonLog.describe(e), e);
         }
-        AtomicInteger n = new AtomicInteger();
-        ExecutorService workers = new ThreadPoolExecutor(0, MAX_WORKERS, 60, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), r -> {
-                    Thread t = new Thread(r, "ollama-proxy-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        OllamaProxy p = new OllamaProxy(server, workers, upstream, leases, limits, timers);
-        server.createContext("/", p::handle);
-        server.setExecutor(workers);
-        server.start();
         return p;
     }
 
     public InetSocketAddress address() {
-        return server.getAddress();
+        return server.address();
     }
 
-    private void handle(HttpExchange ex) {
+    private void handle(ProxyListener.Exchange ex) {
         try {
-            String path = ex.getRequestURI().getRawPath();
-            if ("POST".equals(ex.getRequestMethod()) && MODEL_PATHS.contains(path)) {
+            String path = ex.uri().getRawPath();
+            if ("POST".equals(ex.method()) && MODEL_PATHS.contains(path)) {
                 modelRequest(ex);
             } else {
                 forward(ex, streamedBody(ex), Optional.empty());
@@ -126,15 +105,18 @@ public final class OllamaProxy implements AutoCloseable {
             answerError(ex, 503, "the agent is stopping", Optional.of(Duration.ofSeconds(5)));
         } catch (IOException | RuntimeException e) {
             // the client went away mid-answer, or a bug: never a stack trace to the client
-            DaemonLog.warn("ollama proxy: " + ex.getRequestMethod() + " " + ModelName.printable(
-                    String.valueOf(ex.getRequestURI())) + ": " + DaemonLog.describe(e));
-            answerError(ex, 502, "the proxy failed: " + DaemonLog.describe(e), Optional.empty());
-        } finally {
-            ex.close();
+            DaemonLog.warn("ollama proxy: " + ex.method() + " " + ModelName.printable(
+                    String.valueOf(ex.uri())) + ": " + DaemonLog.describe(e));
+            if (ex.status() != -1) {
+                // cut mid-answer: end the connection, so the client cannot take the part for the whole
+                ex.abort();
+            } else {
+                answerError(ex, 502, "the proxy failed: " + DaemonLog.describe(e), Optional.empty());
+            }
         }
     }
 
-    private void modelRequest(HttpExchange ex) throws IOException, InterruptedException {
+    private void modelRequest(ProxyListener.Exchange ex) throws IOException, InterruptedException {
         Optional<byte[]> body = readBounded(ex);
         if (body.isEmpty()) {
             return;
@@ -203,8 +185,8 @@ public final class OllamaProxy implements AutoCloseable {
     }
 
     /** The body, at most {@code maxBodyBytes}, within {@code bodyTimeout}; empty when answered with an error. */
-    private Optional<byte[]> readBounded(HttpExchange ex) throws IOException {
-        String declared = ex.getRequestHeaders().getFirst("Content-Length");
+    private Optional<byte[]> readBounded(ProxyListener.Exchange ex) throws IOException {
+        String declared = ex.requestHeader("Content-Length");
         if (declared != null) {
             try {
                 if (Long.parseLong(declared.strip()) > limits.maxBodyBytes()) {
@@ -217,10 +199,10 @@ public final class OllamaProxy implements AutoCloseable {
                 return Optional.empty();
             }
         }
-        ScheduledFuture<?> deadline = timers.schedule(ex::close, limits.bodyTimeout().toMillis(),
+        ScheduledFuture<?> deadline = timers.schedule(ex::abort, limits.bodyTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (InputStream in = ex.getRequestBody()) {
+        try (InputStream in = ex.requestBody()) {
             byte[] b = new byte[CHUNK];
             int n;
             while ((n = in.read(b)) >= 0) {
@@ -246,14 +228,14 @@ public final class OllamaProxy implements AutoCloseable {
         return Optional.of(buf.toByteArray());
     }
 
-    private static HttpRequest.BodyPublisher streamedBody(HttpExchange ex) {
-        String m = ex.getRequestMethod();
-        String length = ex.getRequestHeaders().getFirst("Content-Length");
-        boolean chunked = ex.getRequestHeaders().getFirst("Transfer-Encoding") != null;
+    private static HttpRequest.BodyPublisher streamedBody(ProxyListener.Exchange ex) {
+        String m = ex.method();
+        String length = ex.requestHeader("Content-Length");
+        boolean chunked = ex.requestHeader("Transfer-Encoding") != null;
         if (m.equals("GET") || m.equals("HEAD") || (!chunked && (length == null || length.strip().equals("0")))) {
             return HttpRequest.BodyPublishers.noBody();
         }
-        HttpRequest.BodyPublisher in = HttpRequest.BodyPublishers.ofInputStream(ex::getRequestBody);
+        HttpRequest.BodyPublisher in = HttpRequest.BodyPublishers.ofInputStream(ex::requestBody);
         if (!chunked) {
             try {
                 return HttpRequest.BodyPublishers.fromPublisher(in, Long.parseLong(length.strip()));
@@ -265,11 +247,11 @@ public final class OllamaProxy implements AutoCloseable {
     }
 
     /** Sends the request to Ollama and streams its answer back, chunk by chunk. */
-    private void forward(HttpExchange ex, HttpRequest.BodyPublisher body, Optional<String> model)
+    private void forward(ProxyListener.Exchange ex, HttpRequest.BodyPublisher body, Optional<String> model)
             throws IOException, InterruptedException {
-        URI uri = target(ex.getRequestURI());
-        HttpRequest.Builder rb = HttpRequest.newBuilder(uri).method(ex.getRequestMethod(), body);
-        for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
+        URI uri = target(ex.uri());
+        HttpRequest.Builder rb = HttpRequest.newBuilder(uri).method(ex.method(), body);
+        for (Map.Entry<String, List<String>> h : ex.requestHeaders().entrySet()) {
             if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
                 for (String v : h.getValue()) {
                     try {
@@ -293,26 +275,19 @@ public final class OllamaProxy implements AutoCloseable {
             return;
         }
         try (InputStream in = r.body()) {
-            Headers out = ex.getResponseHeaders();
             r.headers().map().forEach((k, v) -> {
                 if (!HOP_BY_HOP.contains(k.toLowerCase(Locale.ROOT)) && !k.startsWith(":")) {
-                    out.put(k, v);
+                    ex.responseHeaders().put(k, new java.util.ArrayList<>(v));
                 }
             });
-            long length = r.headers().firstValueAsLong("Content-Length").orElse(-1);
-            boolean noBody = ex.getRequestMethod().equals("HEAD") || r.statusCode() == 204 || r.statusCode() == 304;
-            ex.sendResponseHeaders(r.statusCode(), noBody ? -1 : length > 0 ? length : length == 0 ? -1 : 0);
-            if (noBody) {
-                return;
-            }
-            OutputStream o = ex.getResponseBody();
+            ex.send(r.statusCode(), r.headers().firstValueAsLong("Content-Length").orElse(-1));
+            OutputStream o = ex.body();
             byte[] b = new byte[CHUNK];
             int n;
             while ((n = in.read(b)) >= 0) {
                 o.write(b, 0, n);
                 o.flush();
             }
-            o.close();
         }
     }
 
@@ -325,32 +300,28 @@ public final class OllamaProxy implements AutoCloseable {
     }
 
     /** {@code {"error": message}} with {@code status}; does nothing when the answer has already begun. */
-    static void answerError(HttpExchange ex, int status, String message, Optional<Duration> retryAfter) {
-        if (ex.getResponseCode() != -1) {
+    static void answerError(ProxyListener.Exchange ex, int status, String message, Optional<Duration> retryAfter) {
+        if (ex.status() != -1) {
             return;
         }
         try {
             byte[] body = JSON.std.asBytes(Map.of("error", message));
-            ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+            ex.header("Content-Type", "application/json; charset=utf-8");
             if (status == 408 || status == 413) {
                 // the rest of the body is not worth reading: end the connection after this answer
-                ex.getResponseHeaders().set("Connection", "close");
+                ex.header("Connection", "close");
             }
-            retryAfter.ifPresent(d -> ex.getResponseHeaders().set("Retry-After",
-                    Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
-            ex.sendResponseHeaders(status, body.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(body);
-            }
+            retryAfter.ifPresent(d -> ex.header("Retry-After", Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
+            ex.send(status, body.length);
+            ex.body().write(body);
         } catch (IOException e) {
             // the client is gone: nobody to tell
         }
     }
 
-    /** Stops listening (requests in flight get up to a second to finish) and stops the workers. */
+    /** Stops listening and ends every connection, answers in flight included. */
     @Override
     public void close() {
-        server.stop(1);
-        workers.shutdownNow();
+        server.close();
     }
 }

@@ -190,6 +190,9 @@ class OllamaProxyTest {
         HttpResponse<String> missing = rig.client.send(HttpRequest.newBuilder(rig.proxyUri("/api/nothing")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(404, missing.statusCode());
+        HttpResponse<String> show = rig.post(rig.proxyUri("/api/show"), "{\"model\":\"large:3b\"}");
+        assertEquals(200, show.statusCode());
+        assertTrue(show.body().contains("\"llama.block_count\":16"), show.body());
         assertTrue(rig.modelLeases().isEmpty());
     }
 
