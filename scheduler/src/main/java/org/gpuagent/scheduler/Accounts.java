@@ -332,6 +332,22 @@ final class Accounts {
         return lease.released();
     }
 
+    /** The lease keeps its state and group, now with {@code bytes}. */
+    void resize(Slot slot, long bytes) {
+        Lease lease = slot.lease;
+        long delta = bytes - lease.bytes();
+        Group g = slot.group;
+        slot.lease = lease.withBytes(bytes);
+        g.leasedBytes += delta;
+        g.service.leasedBytes += delta;
+        leased += delta;
+        if (lease.state() == LeaseState.EVICTING) {
+            g.evictingBytes += delta;
+        }
+        recontribute(g);
+        version++;
+    }
+
     /** The lease stays counted, now as EVICTING since {@code now}. */
     void markEvicting(Slot slot, Instant now) {
         Group g = slot.group;

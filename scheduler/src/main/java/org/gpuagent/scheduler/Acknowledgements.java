@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.time.InstantSource;
 import java.util.function.Consumer;
 import org.gpuagent.scheduler.journal.Journal;
+import org.gpuagent.scheduler.journal.JournalRecord;
 
 /**
  * What waits for the journal. A grant is acknowledged only once its lease is durable, and rolled
@@ -63,6 +64,68 @@ final class Acknowledgements {
                         "the release is not stored yet: " + cause.getMessage(), cause);
                 completions.afterStore(() -> failed.accept(e));
             }
+        });
+    }
+
+    /**
+     * Completes a growth of {@code before} once durable; when it cannot be, the lease shrinks back
+     * (if it is still larger) and the request fails, as a grant that cannot be stored does.
+     */
+    void grown(Pending p, Lease before, Decision.Final decision) {
+        journal.afterDurable(new Journal.Durability() {
+            @Override
+            public void durable() {
+                completions.afterStore(() -> {
+                    p.first.complete(decision);
+                    p.outcome.complete(decision);
+                });
+            }
+
+            @Override
+            public void failed(IOException cause) {
+                completions.onWriter(() -> {
+                    Accounts.Slot slot = accounts.slot(before.id());
+                    if (slot != null && slot.lease.bytes() > before.bytes()) {
+                        accounts.resize(slot, before.bytes());
+                        journal.append(new JournalRecord.Resized(before.id(), before.bytes(), clock.instant()));
+                    }
+                    fail(p, new JournalUnavailableException("the ledger journal could not store the growth of lease "
+                            + before.id() + ": " + cause.getMessage(), cause));
+                });
+            }
+        });
+    }
+
+    /**
+     * Completes a shrink once durable; when it cannot be, the lease stays smaller in the ledger (as
+     * a release stays released) and the request fails; the journal stores it when it recovers.
+     */
+    void shrunk(Pending p, Decision.Final decision) {
+        journal.afterDurable(new Journal.Durability() {
+            @Override
+            public void durable() {
+                completions.afterStore(() -> {
+                    p.first.complete(decision);
+                    p.outcome.complete(decision);
+                });
+            }
+
+            @Override
+            public void failed(IOException cause) {
+                JournalUnavailableException e = new JournalUnavailableException(
+                        "the resize is not stored yet: " + cause.getMessage(), cause);
+                completions.afterStore(() -> {
+                    p.first.completeExceptionally(e);
+                    p.outcome.completeExceptionally(e);
+                });
+            }
+        });
+    }
+
+    private void fail(Pending p, JournalUnavailableException failure) {
+        completions.afterBatch(() -> {
+            p.first.completeExceptionally(failure);
+            p.outcome.completeExceptionally(failure);
         });
     }
 

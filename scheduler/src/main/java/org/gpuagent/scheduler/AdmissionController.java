@@ -3,6 +3,7 @@ package org.gpuagent.scheduler;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.ZoneId;
@@ -107,6 +108,59 @@ public final class AdmissionController implements AutoCloseable {
         Pending pending = new Pending(id, request, first, outcome);
         writer.submit(() -> ledger.request(pending));
         return new Admission(id, first, outcome, () -> writer.submit(() -> ledger.cancel(pending)));
+    }
+
+    /**
+     * What {@link #request} would decide for {@code request} now, without deciding it: no lease, no
+     * queue entry, no eviction, no journal record, no event, no request id. See {@link Forecast}.
+     */
+    public CompletableFuture<Forecast> dryRun(AdmissionRequest request) {
+        Objects.requireNonNull(request, "request");
+        CompletableFuture<Forecast> f = new CompletableFuture<>();
+        writer.submit(() -> {
+            try {
+                Forecast forecast = ledger.forecast(request);
+                settled.add(() -> f.complete(forecast));
+            } catch (RuntimeException e) {
+                settled.add(() -> f.completeExceptionally(e));
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Changes a counted lease's size to {@code bytes}; it keeps its id, holder, grant time and
+     * state. Never blocks.
+     * <ul>
+     * <li>Shrinking (or the same size) always succeeds, also for an EVICTING lease, and may admit
+     *     requests waiting; the decision is {@link Decision.Admitted} with the lease as it is now,
+     *     acknowledged once durable (when it cannot be stored, the lease stays smaller and the
+     *     future fails with {@link JournalUnavailableException}, as a release does).</li>
+     * <li>Growing is an admission of the difference for the lease's service and holder: it may be
+     *     admitted at once, wait up to {@code wait} (queued as any request), preempt lower-priority
+     *     leases ({@link Decision.AdmittedAfterPreemption}), or be {@link Decision.Denied} with its
+     *     sentence (prefixed "growing S lease N to SIZE: "). A growth the journal cannot store is
+     *     rolled back. A lease that is EVICTING may not grow ({@link Decision.Reason#LEASE_EVICTING});
+     *     one released while its growth waits ends it with {@link Decision.Reason#LEASE_NOT_FOUND}.</li>
+     * <li>An unknown or released lease: {@link Decision.Reason#LEASE_NOT_FOUND} (service empty).</li>
+     * </ul>
+     *
+     * @throws IllegalArgumentException when {@code bytes} is not positive or {@code wait} negative
+     */
+    public Admission resize(LeaseId id, long bytes, Duration wait) {
+        Objects.requireNonNull(id, "id");
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("a lease's size must be positive, got " + bytes + " bytes");
+        }
+        long requestId = requestIds.incrementAndGet();
+        CompletableFuture<Decision> first = new CompletableFuture<>();
+        CompletableFuture<Decision.Final> outcome = new CompletableFuture<>();
+        // The service and holder are the lease's, filled in on the writer.
+        Pending pending = new Pending(requestId, AdmissionRequest.of("").withWait(wait), first, outcome);
+        pending.resizing = id;
+        pending.resizeTo = bytes;
+        writer.submit(() -> ledger.request(pending));
+        return new Admission(requestId, first, outcome, () -> writer.submit(() -> ledger.cancel(pending)));
     }
 
     /**

@@ -136,7 +136,11 @@ public sealed interface Decision {
          * The ledger journal cannot be written (a full or failing disk), so nothing can be admitted
          * durably; it recovers by itself when writing works again.
          */
-        JOURNAL_UNAVAILABLE;
+        JOURNAL_UNAVAILABLE,
+        /** A resize named a lease that is not counted (unknown, or already released). */
+        LEASE_NOT_FOUND,
+        /** A resize would grow a lease that is being evicted (it may shrink). */
+        LEASE_EVICTING;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -55,6 +55,10 @@ public record Lease(
         return new Lease(id, service, bytes, holder, pids, grantedAt, LeaseState.EVICTING, Optional.of(since));
     }
 
+    Lease withBytes(long newBytes) {
+        return new Lease(id, service, newBytes, holder, pids, grantedAt, state, evictingSince);
+    }
+
     Lease released() {
         return new Lease(id, service, bytes, holder, pids, grantedAt, LeaseState.RELEASED, evictingSince);
     }

@@ -46,6 +46,18 @@ public sealed interface LedgerEvent {
             implements LedgerEvent {
     }
 
+    /**
+     * A lease changed size (shrunk, or grown once the difference was admitted; {@code victims} is
+     * empty unless the growth preempted). It keeps its id, holder and grant time. Not yet durable.
+     */
+    record Resized(Instant at, long requestId, long fromBytes, Lease lease, List<Lease> victims, Duration waited,
+            String sentence) implements LedgerEvent {
+        public Resized {
+            Objects.requireNonNull(lease, "lease");
+            victims = List.copyOf(victims);
+        }
+    }
+
     /** An EVICTING lease's memory came back; it is released. */
     record Evicted(Instant at, Lease lease, String sentence) implements LedgerEvent {
     }

@@ -10,7 +10,14 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Pending {
     final long requestId;
-    final AdmissionRequest request;
+    /** For a resize, replaced on arrival by one naming the lease's service and holder. */
+    AdmissionRequest request;
+    /**
+     * For a resize: the lease it changes and the size asked for; {@code bytes} is then the growth
+     * still needed, recomputed before every fit check. Null for a new lease.
+     */
+    LeaseId resizing;
+    long resizeTo;
     final CompletableFuture<Decision> first;
     final CompletableFuture<Decision.Final> outcome;
     Accounts.ServiceState service;
@@ -33,6 +40,10 @@ final class Pending {
 
     PriorityClass priority() {
         return service.service.priority();
+    }
+
+    boolean resizes() {
+        return resizing != null;
     }
 
     String name() {

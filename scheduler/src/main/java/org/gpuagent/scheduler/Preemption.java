@@ -49,6 +49,11 @@ final class Preemption {
     }
 
     Planned plan(Pending p, Instant now) {
+        return plan(p.priority(), p.bytes, now);
+    }
+
+    /** The plan for a request of {@code bytes} at {@code priority}; changes nothing. */
+    Planned plan(PriorityClass priority, long bytes, Instant now) {
         long comingBack = 0;
         List<Lease> awaited = new ArrayList<>();
         Instant awaitedDeadline = now;
@@ -64,7 +69,7 @@ final class Preemption {
         for (Lease l : awaited) {
             awaitedDeadline = later(awaitedDeadline, evictionDeadlineOf(l));
         }
-        PreemptionPlanner.Plan<Accounts.Group> plan = PreemptionPlanner.plan(p.priority(), p.bytes,
+        PreemptionPlanner.Plan<Accounts.Group> plan = PreemptionPlanner.plan(priority, bytes,
                 accounts.free() + comingBack, units);
         if (plan.outcome() != PreemptionPlanner.Outcome.FITS) {
             awaited = List.of();
@@ -153,6 +158,19 @@ final class Preemption {
 
     private static boolean largerFirst(Lease a, Lease b) {
         return a.bytes() != b.bytes() ? a.bytes() > b.bytes() : a.id().value() < b.id().value();
+    }
+
+    /** The leases {@link #evict} would turn EVICTING for these groups, as they are now. */
+    static List<Lease> activeLeasesOf(List<Accounts.Group> victimGroups) {
+        List<Lease> out = new ArrayList<>();
+        for (Accounts.Group g : victimGroups) {
+            for (Accounts.Slot slot : g.members.values()) {
+                if (slot.lease.state() == LeaseState.ACTIVE) {
+                    out.add(slot.lease);
+                }
+            }
+        }
+        return out;
     }
 
     /** Turns every active lease of the victim groups EVICTING, journals it, and starts their actuators. */

@@ -83,6 +83,33 @@ final class Sentences {
                 + size(lease.bytes()) + forHolder(lease.holder()) + "; the memory came back after " + duration(waited);
     }
 
+    /** "growing ollama lease 7 to 2 GiB: ", put before a growth's queue or denial sentence. */
+    static String growing(String service, LeaseId id, long to) {
+        return "growing " + service + " lease " + id + " to " + size(to) + ": ";
+    }
+
+    String resized(Lease before, Lease after, List<Lease> victims, Duration waited, long freeAfter, long budget) {
+        return before.service() + " lease " + before.id() + forHolder(before.holder()) + " resized from "
+                + size(before.bytes()) + " to " + size(after.bytes())
+                + (victims.isEmpty() ? "" : " after preempting " + leases(victims))
+                + (waited.isZero() ? "" : ", after waiting " + duration(waited))
+                + "; " + size(Math.max(0, freeAfter)) + " of the " + size(budget) + " budget is still free";
+    }
+
+    static String noSuchLease(LeaseId id) {
+        return "lease " + id + " is not counted (unknown or already released); nothing to resize";
+    }
+
+    static String leaseEvicting() {
+        return "it is being evicted, so it may shrink but not grow";
+    }
+
+    /** A dry run's ADMIT. */
+    static String wouldAdmit(String service, long bytes, long freeAfter, long budget) {
+        return service + " would be admitted now: " + size(bytes) + "; " + size(Math.max(0, freeAfter)) + " of the "
+                + size(budget) + " budget would still be free";
+    }
+
     /** Refused because requests of equal or higher priority wait ahead, and it asked not to wait. */
     static String deniedBehind(String service, long bytes, int ahead) {
         return ahead(service, bytes, ahead) + "; not waiting";

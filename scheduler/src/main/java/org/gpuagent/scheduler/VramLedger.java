@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalRecord;
@@ -91,7 +92,11 @@ final class VramLedger {
 
     void request(Pending p) {
         try {
-            arrive(p);
+            if (p.resizes()) {
+                arriveResize(p);
+            } else {
+                arrive(p);
+            }
         } catch (RuntimeException e) {
             p.done = true;
             completions.afterBatch(() -> {
@@ -115,22 +120,68 @@ final class VramLedger {
         }
         p.service = s;
         p.bytes = requested;
+        if (refusedOutright(p, p.bytes, now)) {
+            return;
+        }
+        decide(p, now);
+    }
+
+    /**
+     * A resize: a shrink is applied at once (and may admit requests waiting); a growth is an
+     * admission of the difference, decided as a request of the lease's service and holder is.
+     */
+    private void arriveResize(Pending p) {
+        Instant now = clock.instant();
+        p.submittedAt = now;
+        Accounts.Slot slot = accounts.slot(p.resizing);
+        if (slot == null) {
+            finish(p, new Decision.Denied(p.requestId, "", p.resizeTo, Decision.Reason.LEASE_NOT_FOUND, 0, List.of(),
+                    Sentences.noSuchLease(p.resizing)));
+            return;
+        }
+        Lease lease = slot.lease;
+        p.service = slot.group.service;
+        p.request = new AdmissionRequest(lease.service(), OptionalLong.of(p.resizeTo), lease.holder(), List.of(),
+                p.request.maxWait());
+        p.bytes = p.resizeTo - lease.bytes();
+        if (refusedOutright(p, p.resizeTo, now)) {
+            return;
+        }
+        if (p.bytes <= 0) {
+            resized(p, slot, now);
+            drain();
+            return;
+        }
+        if (lease.state() == LeaseState.EVICTING) {
+            deny(p, Decision.Reason.LEASE_EVICTING, 0, List.of(), Sentences.leaseEvicting(), now);
+            return;
+        }
+        decide(p, now);
+    }
+
+    /** Refuses {@code p} when the ledger is closed, the journal not writable, or {@code total} over the budget. */
+    private boolean refusedOutright(Pending p, long total, Instant now) {
         if (closed) {
             deny(p, Decision.Reason.SHUTDOWN, 0, List.of(), Sentences.shutdown(p.name(), p.bytes), now);
-            return;
+            return true;
         }
         Journal.Health health = journal.health();
         if (!health.writable()) {
             deny(p, Decision.Reason.JOURNAL_UNAVAILABLE, 0, List.of(),
                     Sentences.journalUnavailable(p.name(), p.bytes, health.problem().orElseThrow()), now);
-            return;
+            return true;
         }
         Budget budget = accounts.budget();
-        if (budget.exceededBy(p.bytes)) {
+        if (budget.exceededBy(total)) {
             deny(p, Decision.Reason.EXCEEDS_BUDGET, p.bytes - Math.max(0, accounts.free()), List.of(),
-                    Sentences.exceedsBudget(p.name(), p.bytes, budget), now);
-            return;
+                    Sentences.exceedsBudget(p.name(), total, budget), now);
+            return true;
         }
+        return false;
+    }
+
+    /** Admits, queues, preempts or denies a request that passed the checks on arrival. */
+    private void decide(Pending p, Instant now) {
         Duration wait = p.request.maxWait();
         int ahead = queue.ahead(p.priority());
         if (ahead > 0) {
@@ -176,7 +227,78 @@ final class VramLedger {
         }
     }
 
+    /**
+     * What {@link #request} would decide for {@code r} now, changing nothing: the same checks in the
+     * same order as {@link #arrive} and {@link #decide}. {@code ForecastTest} holds the two together.
+     */
+    Forecast forecast(AdmissionRequest r) {
+        Instant now = clock.instant();
+        Accounts.ServiceState s = accounts.configured(r.service());
+        String name = r.service();
+        long bytes = r.bytes().orElse(s == null ? 0 : s.service.defaultRequestBytes());
+        if (s == null) {
+            List<String> known = config.services().stream().map(Service::name).toList();
+            return Forecast.deny(name, bytes, Decision.Reason.UNKNOWN_SERVICE, 0, Sentences.unknownService(name, known));
+        }
+        if (closed) {
+            return Forecast.deny(name, bytes, Decision.Reason.SHUTDOWN, 0, Sentences.shutdown(name, bytes));
+        }
+        Journal.Health health = journal.health();
+        if (!health.writable()) {
+            return Forecast.deny(name, bytes, Decision.Reason.JOURNAL_UNAVAILABLE, 0,
+                    Sentences.journalUnavailable(name, bytes, health.problem().orElseThrow()));
+        }
+        Budget budget = accounts.budget();
+        if (budget.exceededBy(bytes)) {
+            return Forecast.deny(name, bytes, Decision.Reason.EXCEEDS_BUDGET, bytes - Math.max(0, accounts.free()),
+                    Sentences.exceedsBudget(name, bytes, budget));
+        }
+        PriorityClass priority = s.service.priority();
+        Duration wait = r.maxWait();
+        int ahead = queue.ahead(priority);
+        if (ahead > 0) {
+            if (wait.isZero()) {
+                return Forecast.deny(name, bytes, Decision.Reason.WAITING_AHEAD, Math.max(0, bytes - accounts.free()),
+                        Sentences.deniedBehind(name, bytes, ahead));
+            }
+            Instant deadline = now.plus(wait);
+            return Forecast.waiting(name, bytes, List.of(), ahead + 1, deadline,
+                    say.queuedBehind(name, bytes, ahead, deadline, now));
+        }
+        if (accounts.fits(bytes)) {
+            return new Forecast(Forecast.Outcome.ADMIT, name, bytes, List.of(), List.of(), 0, Optional.empty(),
+                    Optional.empty(), 0, Sentences.wouldAdmit(name, bytes, accounts.free() - bytes, budget.bytes()));
+        }
+        long free = accounts.free();
+        Preemption.Planned planned = preemption.plan(priority, bytes, now);
+        PreemptionPlanner.Plan<Accounts.Group> plan = planned.plan();
+        return switch (plan.outcome()) {
+            case FITS -> {
+                Instant deadline = Preemption.later(now.plus(wait), planned.awaitedDeadline());
+                yield Forecast.waiting(name, bytes, planned.awaited(), 1, deadline,
+                        say.comingBack(name, bytes, free, planned.awaited(), deadline, now));
+            }
+            case PREEMPT -> {
+                Instant deadline = Preemption.later(now.plus(wait), Preemption.evictionDeadline(plan.victims(), now));
+                List<Lease> victims = Preemption.activeLeasesOf(plan.victims());
+                yield new Forecast(Forecast.Outcome.PREEMPT, name, bytes, victims, List.of(), 0, Optional.of(deadline),
+                        Optional.empty(), 0, say.preempting(name, bytes, free, victims, deadline, now));
+            }
+            case CANNOT_HELP -> {
+                boolean lowerButNotPreemptible = preemption.lowerButNotPreemptible(priority);
+                if (wait.isZero()) {
+                    yield Forecast.deny(name, bytes, Decision.Reason.INSUFFICIENT_VRAM, bytes - free,
+                            Sentences.deniedNoRoom(name, bytes, free, plan, lowerButNotPreemptible));
+                }
+                Instant deadline = now.plus(wait);
+                yield Forecast.waiting(name, bytes, List.of(), 1, deadline,
+                        say.queuedNoRoom(name, bytes, free, plan, lowerButNotPreemptible, deadline, now));
+            }
+        };
+    }
+
     private void enqueue(Pending p, Instant deadline, List<Lease> awaited, String sentence, Instant now) {
+        sentence = about(p, sentence);
         int position = queue.add(p, deadline);
         events.accept(new LedgerEvent.Queued(now, p.requestId, p.name(), p.bytes, position, deadline, sentence));
         Decision.Queued d = new Decision.Queued(p.requestId, p.name(), p.bytes, position, deadline, awaited, sentence);
@@ -184,6 +306,10 @@ final class VramLedger {
     }
 
     private void grant(Pending p, Instant now) {
+        if (p.resizes()) {
+            resized(p, accounts.slot(p.resizing), now);
+            return;
+        }
         queue.remove(p);
         p.done = true;
         Lease lease = Lease.active(new LeaseId(nextLeaseId++), p.name(), p.bytes, p.request.holder(),
@@ -201,8 +327,57 @@ final class VramLedger {
         acknowledge.granted(p, lease, d);
     }
 
+    /**
+     * The lease keeps its id, holder, grant time and state, now with the size asked for; a growth
+     * is acknowledged once durable (rolled back when it cannot be), a shrink as a release is.
+     */
+    private void resized(Pending p, Accounts.Slot slot, Instant now) {
+        queue.remove(p);
+        p.done = true;
+        Lease before = slot.lease;
+        accounts.resize(slot, p.resizeTo);
+        Lease after = slot.lease;
+        journal.append(new JournalRecord.Resized(after.id(), after.bytes(), now));
+        Duration waited = Duration.between(p.submittedAt, now);
+        List<Lease> victims = List.copyOf(p.victims);
+        String sentence = say.resized(before, after, victims, waited, accounts.free(), accounts.budget().bytes());
+        Decision.Final d = victims.isEmpty()
+                ? new Decision.Admitted(p.requestId, after, waited, sentence)
+                : new Decision.AdmittedAfterPreemption(p.requestId, after, victims, waited, sentence);
+        events.accept(new LedgerEvent.Resized(now, p.requestId, before.bytes(), after, victims, waited, sentence));
+        if (after.bytes() > before.bytes()) {
+            acknowledge.grown(p, before, d);
+        } else {
+            acknowledge.shrunk(p, d);
+        }
+    }
+
+    /**
+     * Before a waiting growth is fitted: the growth still needed, from the lease as it is now;
+     * false (and denied) when the lease is gone or being evicted.
+     */
+    private boolean stillResizable(Pending p, Instant now) {
+        Accounts.Slot slot = accounts.slot(p.resizing);
+        if (slot == null) {
+            deny(p, Decision.Reason.LEASE_NOT_FOUND, 0, List.of(), Sentences.noSuchLease(p.resizing), now);
+            return false;
+        }
+        if (slot.lease.state() == LeaseState.EVICTING) {
+            deny(p, Decision.Reason.LEASE_EVICTING, 0, List.of(), Sentences.leaseEvicting(), now);
+            return false;
+        }
+        p.bytes = p.resizeTo - slot.lease.bytes();
+        return true;
+    }
+
+    /** A growth's sentences say which lease grows. */
+    private static String about(Pending p, String sentence) {
+        return p.resizes() ? Sentences.growing(p.name(), p.resizing, p.resizeTo) + sentence : sentence;
+    }
+
     private void deny(Pending p, Decision.Reason reason, long shortfall, List<Lease> inTheWay, String sentence,
             Instant now) {
+        sentence = about(p, sentence);
         queue.remove(p);
         Duration waited = p.submittedAt == null ? Duration.ZERO : Duration.between(p.submittedAt, now);
         Decision.Denied d = new Decision.Denied(p.requestId, p.name(), p.bytes, reason, Math.max(0, shortfall), inTheWay,
@@ -264,7 +439,10 @@ final class VramLedger {
         Pending p;
         while ((p = queue.head()) != null) {
             Instant now = clock.instant();
-            if (accounts.fits(p.bytes)) {
+            if (p.resizes() && !stillResizable(p, now)) {
+                continue;
+            }
+            if (p.bytes <= 0 || accounts.fits(p.bytes)) {
                 grant(p, now);
                 continue;
             }

@@ -31,6 +31,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Eight threads released together by a start latch hammer one controller with requests,
+ * resizes (of any thread's leases, so one lease is resized from several threads at once),
  * releases (each twice), observations, cancellations and time steps. A listener, which runs on
  * the single writer, keeps a model and checks at every event: Σ counted leases ≤ budget, no lease
  * admitted twice or released without being counted, nobody admitted past a request waiting ahead
@@ -56,6 +57,7 @@ class ConcurrentStressTest {
         long arrivals;
         long budget;
         int admitted;
+        int resized;
 
         @Override
         public void onEvent(LedgerEvent e) {
@@ -81,6 +83,17 @@ class ConcurrentStressTest {
                     }
                 }
                 decided(a.requestId());
+            } else if (e instanceof LedgerEvent.Resized r) {
+                resized++;
+                Lease before = live.put(r.lease().id(), r.lease());
+                if (before == null || before.bytes() != r.fromBytes()) {
+                    violations.add("lease " + r.lease().id() + " resized from " + r.fromBytes() + " but it was " + before);
+                }
+                long sum = live.values().stream().mapToLong(Lease::bytes).sum();
+                if (sum > budget) {
+                    violations.add("Σ leases " + sum + " > budget " + budget + " after a resize");
+                }
+                decided(r.requestId());
             } else if (e instanceof LedgerEvent.Denied d) {
                 decided(d.requestId());
             } else if (e instanceof LedgerEvent.Queued q) {
@@ -135,6 +148,8 @@ class ConcurrentStressTest {
         Map<LeaseId, AtomicInteger> trueReleases = new ConcurrentHashMap<>();
         AtomicInteger released = new AtomicInteger();
         List<Admission> all = new CopyOnWriteArrayList<>();
+        List<Admission> resizes = new CopyOnWriteArrayList<>();
+        List<LeaseId> granted = new CopyOnWriteArrayList<>();
         List<String> readerViolations = new CopyOnWriteArrayList<>();
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
@@ -157,7 +172,12 @@ class ConcurrentStressTest {
                         Decision first = Homelab.await(a.firstDecision());
                         if (first instanceof Decision.Admitted ad) {
                             mine.add(ad.lease());
+                            granted.add(ad.lease().id());
                         }
+                    } else if (op < 55 && !granted.isEmpty()) {
+                        LeaseId id = granted.get(random.nextInt(Math.max(0, granted.size() - 32), granted.size()));
+                        resizes.add(c.resize(id, random.nextLong(64, 1536) * MIB,
+                                random.nextBoolean() ? Duration.ZERO : Duration.ofSeconds(5)));
                     } else if (op < 75 && !mine.isEmpty()) {
                         Lease l = mine.remove(random.nextInt(mine.size()));
                         CompletableFuture<Boolean> once = c.release(l.id());
@@ -207,6 +227,10 @@ class ConcurrentStressTest {
         for (Admission a : all) {
             Homelab.await(a.outcome());
         }
+        List<Decision.Final> resizeOutcomes = new ArrayList<>();
+        for (Admission a : resizes) {
+            resizeOutcomes.add(Homelab.await(a.outcome()));
+        }
         long[] both = Homelab.await(c.committedCheck());
         c.close();
         overflow.shutdown();
@@ -221,6 +245,14 @@ class ConcurrentStressTest {
             assertEquals(1, model.finals.getOrDefault(a.requestId(), 0), "request " + a.requestId()
                     + " final decisions; " + context);
         }
+        for (int i = 0; i < resizes.size(); i++) {
+            // A resize of a lease gone before it arrived is refused without an event.
+            boolean silent = resizeOutcomes.get(i) instanceof Decision.Denied d
+                    && d.reason() == Decision.Reason.LEASE_NOT_FOUND && d.service().isEmpty();
+            assertEquals(silent ? 0 : 1, model.finals.getOrDefault(resizes.get(i).requestId(), 0), "resize "
+                    + resizes.get(i).requestId() + " final decisions; " + context);
+        }
+        assertTrue(model.resized > 0, "no resize succeeded; " + context);
         for (Map.Entry<LeaseId, Integer> r : model.removals.entrySet()) {
             assertEquals(1, r.getValue(), "lease " + r.getKey() + " removed more than once; " + context);
         }

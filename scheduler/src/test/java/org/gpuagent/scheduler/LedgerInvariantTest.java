@@ -87,6 +87,28 @@ class LedgerInvariantTest {
                     }
                 }
                 decided(a.requestId());
+            } else if (e instanceof LedgerEvent.Resized r) {
+                Lease before = live.get(r.lease().id());
+                Lease expected = before == null ? null : new Lease(before.id(), before.service(), r.lease().bytes(),
+                        before.holder(), before.pids(), before.grantedAt(), before.state(), before.evictingSince());
+                if (before == null || before.bytes() != r.fromBytes() || !r.lease().equals(expected)) {
+                    violations.add("resize of " + r.lease().id() + " from " + before + " to " + r.lease());
+                }
+                live.put(r.lease().id(), r.lease());
+                long sum = live.values().stream().mapToLong(Lease::bytes).sum();
+                if (r.lease().bytes() > r.fromBytes() && sum > rig.controller.view().budgetBytes()) {
+                    violations.add("Σ leases " + sum + " over the budget after growing " + r.lease().id());
+                }
+                PriorityClass p = priorityOf.get(r.requestId());
+                for (Map.Entry<Long, PriorityClass> w : waiting.entrySet()) {
+                    boolean ahead = w.getValue().outranks(p) || (w.getValue() == p && w.getKey() < r.requestId());
+                    if (ahead && w.getKey() != r.requestId() && r.lease().bytes() > r.fromBytes()) {
+                        violations.add("growth " + r.requestId() + " (" + p + ") admitted while request " + w.getKey()
+                                + " (" + w.getValue() + ") waited ahead of it");
+                    }
+                }
+                stats.merge(r.lease().bytes() > r.fromBytes() ? "grown" : "shrunk", 1, Integer::sum);
+                decided(r.requestId());
             } else if (e instanceof LedgerEvent.Denied d) {
                 stats.merge(d.reason().label(), 1, Integer::sum);
                 decided(d.requestId());
@@ -132,8 +154,10 @@ class LedgerInvariantTest {
         void go() {
             for (step = 0; step < OPERATIONS; step++) {
                 int op = random.nextInt(100);
-                if (op < 40) {
+                if (op < 34) {
                     request();
+                } else if (op < 40) {
+                    resize();
                 } else if (op < 55) {
                     releaseById();
                 } else if (op < 62) {
@@ -208,6 +232,59 @@ class LedgerInvariantTest {
                 long canFree = candidateBytes(priorityOf.get(a.requestId()));
                 if (freeBefore + canFree >= bytes && noneEvicting) {
                     throw new AssertionError("denied although preemption could free enough: " + d.sentence());
+                }
+            }
+        }
+
+        /**
+         * A resize of a counted lease (sometimes of a released one). Reference: a released lease is
+         * not found; a shrink is applied at once; with nobody waiting and nothing evicting, a growth
+         * is admitted on arrival iff the difference fits.
+         */
+        void resize() {
+            if (everGranted.isEmpty()) {
+                return;
+            }
+            List<LeaseId> liveIds = new ArrayList<>(live.keySet());
+            LeaseId id = liveIds.isEmpty() || random.nextInt(8) == 0
+                    ? everGranted.get(random.nextInt(everGranted.size()))
+                    : liveIds.get(random.nextInt(liveIds.size()));
+            Lease before = live.get(id);
+            long bytes = random.nextLong(32, 2048) * MIB;
+            Duration wait = random.nextBoolean() ? Duration.ZERO : Duration.ofSeconds(random.nextLong(1, 60));
+            lastOp = "resize " + id + " to " + bytes + " waiting " + wait + (before == null ? " (released)" : "");
+            long freeBefore = rig.view().budgetBytes() - rig.view().committedBytes();
+            boolean queueEmpty = rig.view().queue().isEmpty();
+            boolean noneEvicting = rig.view().leases().stream().allMatch(l -> l.state() == LeaseState.ACTIVE);
+            long expectedId = nextRequestId();
+            if (before != null) {
+                priorityOf.put(expectedId, service(before.service()).priority());
+            }
+            Admission a = rig.controller.resize(id, bytes, wait);
+            if (a.requestId() != expectedId) {
+                throw new AssertionError("request ids are not sequential");
+            }
+            admissions.put(a.requestId(), a);
+            Decision first = Homelab.now(a.firstDecision());
+            if (before == null) {
+                if (!(first instanceof Decision.Denied d) || d.reason() != Decision.Reason.LEASE_NOT_FOUND) {
+                    throw new AssertionError("resize of a released lease: " + first);
+                }
+                return;
+            }
+            if (bytes <= before.bytes()) {
+                Decision.Admitted d = (Decision.Admitted) first;
+                // The shrink may admit a waiting request that preempts this very lease at once.
+                if (d.lease().bytes() != bytes || live.get(id).bytes() != bytes) {
+                    throw new AssertionError("shrink not applied: " + d.sentence());
+                }
+                return;
+            }
+            if (queueEmpty && noneEvicting) {
+                boolean admittedNow = first instanceof Decision.Admitted;
+                if (admittedNow != (bytes - before.bytes() <= freeBefore)) {
+                    throw new AssertionError("free " + freeBefore + ", growing " + before.bytes() + " to " + bytes
+                            + ", got " + first.sentence());
                 }
             }
         }

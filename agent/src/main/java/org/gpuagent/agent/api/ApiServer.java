@@ -22,6 +22,12 @@ import org.gpuagent.scheduler.LeaseId;
  *       {@code journal_unavailable} while the ledger journal cannot be written.</li>
  *   <li>{@code DELETE /v1/leases/{id}}, {@code DELETE /v1/leases?holder=ID} → 204 once the release
  *       is durable, idempotent; 503 {@code journal_unavailable} when it cannot be stored.</li>
+ *   <li>{@code POST /v1/leases?dryRun=true}, same body → 200 with the decision it would get
+ *       ({@link LeaseHandlers#dryRun}), nothing changed; 404 for an unknown service.</li>
+ *   <li>{@code PATCH /v1/leases/{id}} {@code {"bytes":N,"waitMs":W}} → 200 {@code {"lease":{...},
+ *       "preempted":[ids],"message"}}; a growth is an admission of the difference (may wait,
+ *       preempt, or be refused with 409 as above; 409 {@code lease_evicting} for a lease being
+ *       evicted); 404 for a lease not counted.</li>
  *   <li>{@code GET /v1/leases}, {@code GET /v1/leases/{id}}, {@code GET /v1/status}.</li>
  * </ul>
  * Every {@code /v1} call needs {@code Authorization: Bearer <token>} (401 otherwise, before
@@ -135,7 +141,7 @@ public final class ApiServer implements AutoCloseable {
         if (path.equals("/v1/leases")) {
             return switch (method) {
                 case "GET" -> leases.list();
-                case "POST" -> leases.admit(ex);
+                case "POST" -> dryRun(ex.rawQuery()) ? leases.dryRun(ex) : leases.admit(ex);
                 case "DELETE" -> leases.releaseHolder(queryParameter(ex.rawQuery(), "holder"));
                 default -> throw notAllowed(method, "GET, POST, DELETE");
             };
@@ -144,7 +150,8 @@ public final class ApiServer implements AutoCloseable {
             return switch (method) {
                 case "GET" -> leases.get(id);
                 case "DELETE" -> leases.release(id);
-                default -> throw notAllowed(method, "GET, DELETE");
+                case "PATCH" -> leases.resize(id, ex);
+                default -> throw notAllowed(method, "GET, PATCH, DELETE");
             };
         } else if (path.equals("/v1/status")) {
             if (!method.equals("GET")) {
@@ -154,6 +161,18 @@ public final class ApiServer implements AutoCloseable {
         } else {
             throw new ApiError(404, "not_found", "no such endpoint: " + printable(path));
         }
+    }
+
+    /** {@code ?dryRun=true} (or {@code false}, or absent); anything else is a bad request. */
+    private static boolean dryRun(String rawQuery) throws ApiError {
+        String v = queryParameter(rawQuery, "dryRun");
+        if (v == null || v.equals("false")) {
+            return false;
+        }
+        if (v.equals("true")) {
+            return true;
+        }
+        throw ApiError.badRequest("dryRun must be true or false, got '" + printable(v) + "'");
     }
 
     private static LeaseId leaseId(String text) throws ApiError {

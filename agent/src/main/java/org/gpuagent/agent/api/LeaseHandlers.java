@@ -18,6 +18,7 @@ import org.gpuagent.scheduler.Admission;
 import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.AdmissionRequest;
 import org.gpuagent.scheduler.Decision;
+import org.gpuagent.scheduler.Forecast;
 import org.gpuagent.scheduler.JournalUnavailableException;
 import org.gpuagent.scheduler.Lease;
 import org.gpuagent.scheduler.LeaseId;
@@ -95,7 +96,70 @@ final class LeaseHandlers {
     /** {@code POST /v1/leases}: decided now, or after waiting while the client stays. */
     ApiExchange.Response admit(ApiExchange.Request ex) throws ApiError {
         AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
-        Admission a = ledger.request(request);
+        Decision.Final outcome = decided(ledger.request(request), request.maxWait(), ex);
+        return answer(outcome);
+    }
+
+    /**
+     * {@code POST /v1/leases?dryRun=true}: the decision the request would get now, changing nothing.
+     * 200 {@code {"dryRun":true,"decision":"admit|preempt|wait|deny","service","bytes",
+     * "preempted":[ids],"preemptedServices":[names],"awaiting":[ids],"position","deadline",
+     * "reason","shortfallBytes","message"}} ({@code position} only for wait, {@code deadline} for
+     * wait and preempt, {@code reason} for deny); 404 for an unknown service; 400 as for POST.
+     */
+    ApiExchange.Response dryRun(ApiExchange.Request ex) throws ApiError {
+        AdmissionRequest request = LeaseRequestParser.parse(ex.body(), ApiServer.MAX_WAIT);
+        Forecast f = join(ledger.dryRun(request));
+        if (f.reason().isPresent() && f.reason().get() == Decision.Reason.UNKNOWN_SERVICE) {
+            throw new ApiError(404, "unknown_service", f.sentence());
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dryRun", true);
+        m.put("decision", f.outcome().label());
+        m.put("service", f.service());
+        m.put("bytes", f.bytes());
+        m.put("preempted", f.preempted().stream().map(l -> l.id().value()).toList());
+        m.put("preemptedServices", f.preempted().stream().map(Lease::service).distinct().toList());
+        m.put("awaiting", f.awaited().stream().map(l -> l.id().value()).toList());
+        if (f.outcome() == Forecast.Outcome.WAIT) {
+            m.put("position", f.position());
+        }
+        f.deadline().ifPresent(d -> m.put("deadline", d.toString()));
+        f.reason().ifPresent(r -> m.put("reason", r.label()));
+        m.put("shortfallBytes", f.shortfallBytes());
+        m.put("message", f.sentence());
+        return ApiExchange.Response.json(200, m);
+    }
+
+    /**
+     * {@code PATCH /v1/leases/{id}}: 200 with the lease at its new size; a growth waits, preempts
+     * or is refused (409) as an admission is; 404 for a lease not counted.
+     */
+    ApiExchange.Response resize(LeaseId id, ApiExchange.Request ex) throws ApiError {
+        LeaseRequestParser.ResizeRequest r = LeaseRequestParser.parseResize(ex.body(), ApiServer.MAX_WAIT);
+        Decision.Final outcome = decided(ledger.resize(id, r.bytes(), r.maxWait()), r.maxWait(), ex);
+        if (outcome instanceof Decision.Denied no && no.reason() == Decision.Reason.LEASE_NOT_FOUND) {
+            throw new ApiError(404, "no_such_lease", no.sentence());
+        }
+        if (outcome instanceof Decision.Denied no && no.reason() == Decision.Reason.LEASE_EVICTING) {
+            throw new ApiError(409, "lease_evicting", no.sentence(), Map.of("reason", no.reason().label()));
+        }
+        if (outcome instanceof Decision.Denied) {
+            return answer(outcome);
+        }
+        Lease lease = outcome instanceof Decision.Admitted a ? a.lease()
+                : ((Decision.AdmittedAfterPreemption) outcome).lease();
+        List<Lease> victims = outcome instanceof Decision.AdmittedAfterPreemption p ? p.victims() : List.of();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("lease", LeaseJson.of(lease));
+        m.put("preempted", victims.stream().map(v -> v.id().value()).toList());
+        m.put("message", outcome.sentence());
+        // No hand-back when the client has left: the lease was its before, at one size or the other.
+        return ApiExchange.Response.json(200, m);
+    }
+
+    /** The final decision of {@code a}: at once, or after waiting while the client stays. */
+    private Decision.Final decided(Admission a, Duration maxWait, ApiExchange.Request ex) throws ApiError {
         Decision first = join(a.firstDecision());
         Decision.Final outcome;
         if (first instanceof Decision.Final f) {
@@ -112,15 +176,14 @@ final class LeaseHandlers {
                 }
             } else {
                 try {
-                    outcome = awaitOutcome(a, request.maxWait().plus(longestEviction).plus(ANSWER_SLACK),
-                            ex::clientGone);
+                    outcome = awaitOutcome(a, maxWait.plus(longestEviction).plus(ANSWER_SLACK), ex::clientGone);
                 } finally {
                     waiting.release();
                 }
             }
         }
         ledgerChanged.run();
-        return answer(outcome);
+        return outcome;
     }
 
     /**

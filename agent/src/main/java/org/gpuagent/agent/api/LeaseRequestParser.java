@@ -92,14 +92,7 @@ public final class LeaseRequestParser {
                 throw ApiError.badRequest("'holder' " + problem.get());
             }
         }
-        Duration wait = Duration.ZERO;
-        if (m.get("waitMs") != null) {
-            long ms = wholeNumber(m.get("waitMs"), "waitMs");
-            if (ms < 0) {
-                throw ApiError.badRequest("'waitMs' must not be negative, got " + ms);
-            }
-            wait = Duration.ofMillis(ms).compareTo(maxWait) > 0 ? maxWait : Duration.ofMillis(ms);
-        }
+        Duration wait = waitOf(m, maxWait);
         List<Long> pids = new ArrayList<>();
         if (m.get("pids") != null) {
             if (!(m.get("pids") instanceof List<?> list)) {
@@ -121,6 +114,40 @@ public final class LeaseRequestParser {
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest(printable(e.getMessage()));
         }
+    }
+
+    /** A {@code PATCH /v1/leases/{id}} body: the new size, and how long a growth may wait. */
+    public record ResizeRequest(long bytes, Duration maxWait) {
+    }
+
+    static final Set<String> RESIZE_FIELDS = Set.of("bytes", "waitMs");
+
+    /**
+     * {@code {"bytes": N, "waitMs": W}}: {@code bytes} required, parsed and limited as in
+     * {@link #parse}; {@code waitMs} optional, capped at {@code maxWait}.
+     */
+    public static ResizeRequest parseResize(byte[] body, Duration maxWait) throws ApiError {
+        Map<String, Object> m = object(body);
+        for (String k : m.keySet()) {
+            if (!RESIZE_FIELDS.contains(k)) {
+                throw ApiError.badRequest("unknown field '" + printable(k) + "' (known: bytes, waitMs)");
+            }
+        }
+        if (m.get("bytes") == null) {
+            throw ApiError.badRequest("'bytes' is required: the lease's new size");
+        }
+        return new ResizeRequest(bytes(m.get("bytes")), waitOf(m, maxWait));
+    }
+
+    private static Duration waitOf(Map<String, Object> m, Duration maxWait) throws ApiError {
+        if (m.get("waitMs") == null) {
+            return Duration.ZERO;
+        }
+        long ms = wholeNumber(m.get("waitMs"), "waitMs");
+        if (ms < 0) {
+            throw ApiError.badRequest("'waitMs' must not be negative, got " + ms);
+        }
+        return Duration.ofMillis(ms).compareTo(maxWait) > 0 ? maxWait : Duration.ofMillis(ms);
     }
 
     /**

@@ -46,6 +46,14 @@ final class AdmitCommand implements Callable<Integer> {
             description = "A process that will use the lease (repeatable); the lease lives while one does.")
     List<Long> pids = List.of();
 
+    @Option(names = "--dry-run",
+            description = "Only say what the agent would decide now (admit, preempt whom, wait, deny); nothing "
+                    + "changes. Exit 0 unless it would be denied (3).")
+    boolean dryRun;
+
+    @Option(names = "--json", description = "With --dry-run: print the agent's JSON answer instead of one line.")
+    boolean json;
+
     @Mixin
     ConfigOption config;
 
@@ -64,7 +72,53 @@ final class AdmitCommand implements Callable<Integer> {
             }
         }
         ClientConfig agentConfig = config.clientConfig();
-        return new Admitter(ctx, "gpu-agent").admit(client.client(ctx, agentConfig),
-                new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids), agentConfig, true);
+        Admitter.Request request = new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids);
+        if (json && !dryRun) {
+            throw new ParameterException(spec.commandLine(), "--json goes with --dry-run");
+        }
+        if (dryRun) {
+            return dryRun(client.client(ctx, agentConfig), request);
+        }
+        return new Admitter(ctx, "gpu-agent").admit(client.client(ctx, agentConfig), request, agentConfig, true);
+    }
+
+    /**
+     * {@code POST /v1/leases?dryRun=true}: one line a person reads ("dry run: preempt: SENTENCE"),
+     * or the JSON. Not fail-open: an unreachable agent exits 4, since nothing would start.
+     */
+    private int dryRun(ApiClient api, Admitter.Request r) {
+        ApiClient.Response resp;
+        try {
+            resp = api.call("POST", "/v1/leases?dryRun=true", AdmitJson.request(r), Duration.ofSeconds(30));
+        } catch (ApiClient.Unreachable e) {
+            ctx.err().println("gpu-agent: " + e.getMessage());
+            return ExitCodes.UNREACHABLE;
+        } catch (java.io.IOException e) {
+            ctx.err().println("gpu-agent: cannot encode the request: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        switch (resp.status()) {
+            case 200 -> {
+                Object decision = resp.json().get("decision");
+                if (json) {
+                    ctx.out().println(resp.body());
+                } else {
+                    ctx.out().println("dry run: " + decision + ": " + resp.message());
+                }
+                return "deny".equals(decision) ? ExitCodes.DENIED : ExitCodes.OK;
+            }
+            case 404, 409 -> {
+                ctx.err().println("gpu-agent: " + resp.message());
+                return ExitCodes.DENIED;
+            }
+            case 400, 413 -> {
+                ctx.err().println("gpu-agent: the agent refused the request: " + resp.message());
+                return ExitCodes.USAGE;
+            }
+            default -> {
+                ctx.err().println("gpu-agent: " + api.answered(resp));
+                return ExitCodes.UNREACHABLE;
+            }
+        }
     }
 }

@@ -185,6 +185,9 @@ final class ApiClient {
             throw new Unreachable("cannot read the API token " + stateDir.resolve(ApiToken.FILE_NAME) + ": "
                     + e.getMessage());
         }
+        if (method.equals("PATCH")) {
+            return patch(token, pathAndQuery, jsonBody, readTimeout);
+        }
         HttpURLConnection c;
         try {
             // java.net.URL puts an IPv6 host in brackets itself
@@ -222,6 +225,33 @@ final class ApiClient {
                     + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"));
         } finally {
             c.disconnect();
+        }
+    }
+
+    /**
+     * PATCH, which {@link HttpURLConnection} refuses to send: through {@code java.net.http} (its
+     * start-up cost is paid only by {@code gpu-agent resize}, not by the admit path).
+     */
+    private Response patch(String token, String path, String jsonBody, Duration readTimeout) throws Unreachable {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
+        try {
+            java.net.URI uri = new URL("http", api.host(), api.port(), path).toURI();
+            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(uri).timeout(readTimeout)
+                    .header("Authorization", "Bearer " + token).header("Accept", "application/json")
+                    .header("Content-Type", "application/json")
+                    .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(jsonBody == null ? "" : jsonBody))
+                    .build();
+            java.net.http.HttpResponse<String> r = http.send(request,
+                    java.net.http.HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return new Response(r.statusCode(), r.body());
+        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+            throw new Unreachable("bad API address " + api + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unreachable("interrupted while asking the agent at " + api);
+        } catch (IOException e) {
+            throw new Unreachable("cannot reach the agent at " + api + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"));
         }
     }
 }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gpu-agent", mixinStandardHelpOptions = true, versionProvider = GpuAgentCommand.VersionProvider.class,
         description = "Watches and arbitrates one shared NVIDIA GPU.",
         subcommands = {RunCommand.class, AdmitCommand.class, ReleaseCommand.class, StatusCommand.class,
-                CheckConfigCommand.class, HookCommand.class, VersionCommand.class})
+                CheckConfigCommand.class, HookCommand.class, VersionCommand.class, ResizeCommand.class})
 public final class GpuAgentCommand implements Runnable {
     private final CliContext ctx;
 

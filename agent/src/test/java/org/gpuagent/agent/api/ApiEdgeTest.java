@@ -83,7 +83,7 @@ class ApiEdgeTest {
                         431, "headers are larger"),
                 Arguments.of("GET /v1/status HTTP/1.1\r\n" + "X: a\r\n".repeat(RequestReader.MAX_HEADERS + 1)
                         + "\r\n", 431, "fields"),
-                Arguments.of("PATCH /v1/leases/1 HTTP/1.1\r\n" + auth + "\r\n", 405, "not allowed"),
+                Arguments.of("PUT /v1/leases/1 HTTP/1.1\r\n" + auth + "\r\n", 405, "not allowed"),
                 Arguments.of("GET /v1/leases/99999999999999999999999 HTTP/1.1\r\n" + auth + "\r\n", 400,
                         "not a lease id"),
                 Arguments.of("DELETE /v1/leases?holder=systemd%3A..%2Fetc HTTP/1.1\r\n" + auth + "\r\n", 400,

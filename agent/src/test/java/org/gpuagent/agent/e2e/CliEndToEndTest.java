@@ -55,6 +55,60 @@ class CliEndToEndTest extends SimulatedDaemonTest {
     }
 
     @Test
+    void resizeGrowsShrinksAndIsDeniedLikeAnAdmission() throws Exception {
+        CliRun admitted = cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h-resize");
+        assertEquals(0, admitted.exit(), admitted.toString());
+        String id = admitted.out().strip();
+
+        CliRun grown = cli("resize", "--lease", id, "--bytes", "1.5GiB");
+        assertEquals(0, grown.exit(), grown.toString());
+        assertTrue(grown.out().startsWith("immich lease " + id + " for h-resize resized from 512 MiB to 1.5 GiB"),
+                grown.out());
+        assertEquals(1536L << 20, num(map(list(json(daemon.api("GET", "/v1/leases", null)).get("leases")).get(0))
+                .get("bytes")));
+
+        assertEquals(0, cli("admit", "--service", "frigate", "--holder", "h-frigate").exit());
+        CliRun tooBig = cli("resize", "--lease", id, "--bytes", "3GiB");
+        assertEquals(3, tooBig.exit(), tooBig.toString());
+        assertTrue(tooBig.err().startsWith("gpu-agent: growing immich lease " + id + " to 3 GiB: "), tooBig.err());
+        assertEquals(0, cli("release", "--holder", "h-frigate").exit());
+
+        assertEquals(0, cli("resize", "--lease", id, "--bytes", "256MiB").exit());
+        assertEquals(0, cli("release", "--lease", id).exit());
+        CliRun gone = cli("resize", "--lease", id, "--bytes", "256MiB");
+        assertEquals(3, gone.exit(), gone.toString());
+        assertTrue(gone.err().contains("not counted"), gone.err());
+        assertEquals(2, cli("resize", "--lease", id, "--bytes", "lots").exit());
+        assertEquals(2, cli("resize", "--lease", id).exit());
+    }
+
+    @Test
+    void admitDryRunSaysWhatWouldHappenAndChangesNothing() throws Exception {
+        assertEquals(0, cli("admit", "--service", "ollama", "--holder", "systemd:ollama.service").exit());
+        CliRun preempt = cli("admit", "--service", "frigate", "--bytes", "2GiB", "--dry-run");
+        assertEquals(0, preempt.exit(), preempt.toString());
+        assertTrue(preempt.out().startsWith("dry run: preempt: frigate needs 2 GiB"), preempt.out());
+        assertTrue(preempt.out().contains("preempting ollama lease"), preempt.out());
+        assertEquals(1, preempt.out().lines().count(), preempt.out());
+
+        CliRun asJson = cli("admit", "--service", "frigate", "--bytes", "2GiB", "--dry-run", "--json");
+        assertEquals(0, asJson.exit(), asJson.toString());
+        Map<String, Object> m = JSON.std.mapFrom(asJson.out());
+        assertEquals("preempt", m.get("decision"));
+        assertEquals(List.of("ollama"), m.get("preemptedServices"));
+
+        CliRun deny = cli("admit", "--service", "frigate", "--bytes", "5GiB", "--dry-run");
+        assertEquals(3, deny.exit(), deny.toString());
+        assertTrue(deny.out().startsWith("dry run: deny: "), deny.out());
+        assertEquals(2, cli("admit", "--service", "frigate", "--json").exit(), "--json needs --dry-run");
+
+        List<?> leases = list(json(daemon.api("GET", "/v1/leases", null)).get("leases"));
+        assertEquals(1, leases.size());
+        assertEquals("active", map(leases.get(0)).get("state"), "nothing was preempted");
+        assertEquals(0, cli("release", "--holder", "systemd:ollama.service").exit());
+    }
+
+    @Test
     void releaseByHolderTwice() throws Exception {
         assertEquals(0, cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h1").exit());
         assertEquals(0, cli("admit", "--service", "immich", "--bytes", "512MiB", "--holder", "h1").exit());

@@ -48,6 +48,15 @@ final class Collector {
 
     /** Collects and publishes; while re-opening is backing off and not yet due, returns the latest snapshot. */
     GpuSnapshot collect() {
+        return collect(false);
+    }
+
+    /**
+     * @param processesNow read the slow fields (process lists included) in this collect whatever
+     *                     the cadence; it counts as a tick, so the regular slow ticks stay where
+     *                     they were (every {@code slowEveryTicks} collects)
+     */
+    GpuSnapshot collect(boolean processesNow) {
         long t0 = ticker.getAsLong();
         if (session == null && backoff.waiting(t0)) {
             return publisher.latest();
@@ -59,8 +68,9 @@ final class Collector {
                 return publisher.publishFailure(failureDetail, ticker.getAsLong() - t0, sessionInfo,
                         faults(errors.thisCollect()));
             }
-            boolean slowTick = slowCountdown == 0;
-            slowCountdown = slowTick ? slowEveryTicks - 1 : slowCountdown - 1;
+            boolean regularSlowTick = slowCountdown == 0;
+            slowCountdown = regularSlowTick ? slowEveryTicks - 1 : slowCountdown - 1;
+            boolean slowTick = processesNow || regularSlowTick;
             Instant now = clock.instant();
             DeviceReader[] readers = session.readers();
             ExactListBuilder<DeviceSnapshot> out = deviceList.clear();

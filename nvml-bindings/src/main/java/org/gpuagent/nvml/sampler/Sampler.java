@@ -167,6 +167,26 @@ public final class Sampler implements AutoCloseable {
      * returns. Waits a bounded time (seconds) for a collect in flight: if a call stays blocked in
      * the driver, that collect closes the session when it returns.
      */
+    /**
+     * Collects now, reading the process lists (and the other slow fields) in this collect whatever
+     * the slow-tick cadence, and publishes to the listeners like any collect. For a caller that
+     * must see memory come back quickly (the agent while a preempted lease is evicting); it
+     * serialises with the sampling thread, so a collect in progress delays it.
+     *
+     * @throws IllegalStateException when the sampler is closed
+     */
+    public GpuSnapshot collectWithProcesses() {
+        collectLock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the sampler is closed");
+            }
+            return collector.collect(true);
+        } finally {
+            collectLock.unlock();
+        }
+    }
+
     @Override
     public void close() {
         Thread sampling;

@@ -44,6 +44,31 @@ class SamplerTest {
         host.clearFaults();
     }
 
+    /**
+     * A collect asked for with processes reads the process list between slow ticks (what the agent
+     * does while an eviction is under way), and leaves the regular cadence as it was.
+     */
+    @Test
+    void aCollectWithProcessesReadsThemBetweenSlowTicks() {
+        java.util.List<GpuSnapshot> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+        sampler.addListener(published::add);
+        sampler.collectOnce();
+        time.advanceSeconds(1);
+        Instant fastTick = time.instant();
+        assertEquals(sampler.collectOnce().devices().get(0).slowFieldsReadAt().plusSeconds(0),
+                fastTick.minusSeconds(1), "a regular fast tick carries the slow fields forward");
+        time.advanceSeconds(1);
+        GpuSnapshot now = sampler.collectWithProcesses();
+        assertEquals(time.instant(), now.devices().get(0).slowFieldsReadAt(), "read in this collect");
+        assertSame(now, published.get(published.size() - 1), "published to the listeners");
+        time.advanceSeconds(1);
+        Instant third = time.instant();
+        assertEquals(third, sampler.collectOnce().devices().get(0).slowFieldsReadAt(),
+                "the cadence is unchanged: every 3rd collect is still a slow tick");
+        time.advanceSeconds(1);
+        assertEquals(third, sampler.collectOnce().devices().get(0).slowFieldsReadAt());
+    }
+
     @Test
     void beforeAnyCollectTheLatestSnapshotIsUnavailableNotNull() {
         GpuSnapshot s = sampler.latest();

@@ -23,6 +23,9 @@ import org.gpuagent.scheduler.LeaseState;
  *   2 granted   lease
  *   3 evicting  i64 leaseId, instant
  *   4 released  i64 leaseId, instant, u8 cause
+ *   5 resized   i64 leaseId, i64 bytes, instant   (added later within version 1: older journals
+ *               simply do not contain it, so they still read; an agent older than it refuses a
+ *               journal that does, as it refuses any unknown record, rather than miscount)
  * lease   = i64 id, str service, i64 bytes, u8 hasHolder [str holder], u16 pidCount i64*pidCount,
  *           instant grantedAt, u8 state (0 active, 1 evicting) [instant evictingSince if evicting]
  * instant = i64 epochSecond, i32 nano
@@ -41,6 +44,7 @@ final class JournalCodec {
     private static final int GRANTED = 2;
     private static final int EVICTING = 3;
     private static final int RELEASED = 4;
+    private static final int RESIZED = 5;
 
     private JournalCodec() {
     }
@@ -85,6 +89,11 @@ final class JournalCodec {
             out.putByte(EVICTING);
             out.putLong(e.id().value());
             writeInstant(out, e.at());
+        } else if (record instanceof JournalRecord.Resized r) {
+            out.putByte(RESIZED);
+            out.putLong(r.id().value());
+            out.putLong(r.bytes());
+            writeInstant(out, r.at());
         } else if (record instanceof JournalRecord.Released r) {
             out.putByte(RELEASED);
             out.putLong(r.id().value());
@@ -157,6 +166,7 @@ final class JournalCodec {
                     }
                     yield new JournalRecord.Released(id, at, JournalRecord.Cause.values()[cause]);
                 }
+                case RESIZED -> new JournalRecord.Resized(new LeaseId(body.getLong()), body.getLong(), readInstant(body));
                 default -> throw new MalformedRecordException("unknown record type " + type);
             };
             if (body.hasRemaining()) {

@@ -48,6 +48,21 @@ public sealed interface JournalRecord {
         }
     }
 
+    /**
+     * A lease's size changed (a resize, or the rollback of a growth the journal could not store);
+     * it keeps its id, holder, grant time and state. Written from the second wave of issues on;
+     * journals without it read as before.
+     */
+    record Resized(LeaseId id, long bytes, Instant at) implements JournalRecord {
+        public Resized {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(at, "at");
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("lease " + id + ": a resize to " + bytes + " bytes");
+            }
+        }
+    }
+
     /** A lease stopped being counted. */
     record Released(LeaseId id, Instant at, Cause cause) implements JournalRecord {
         public Released {

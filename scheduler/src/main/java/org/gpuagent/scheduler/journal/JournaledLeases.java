@@ -37,8 +37,8 @@ final class JournaledLeases {
     /**
      * Applies one record that follows the snapshot.
      *
-     * @return why the record changed nothing (an eviction or release of a lease that is not
-     *         counted), or null when it applied
+     * @return why the record changed nothing (an eviction, resize or release of a lease that is
+     *         not counted), or null when it applied
      * @throws IllegalArgumentException for a snapshot: only the first record is one
      */
     String apply(JournalRecord record) {
@@ -54,6 +54,13 @@ final class JournaledLeases {
             }
             leases.put(e.id(), new Lease(l.id(), l.service(), l.bytes(), l.holder(), l.pids(), l.grantedAt(),
                     LeaseState.EVICTING, Optional.of(e.at())));
+        } else if (record instanceof JournalRecord.Resized r) {
+            Lease l = leases.get(r.id());
+            if (l == null) {
+                return "resizes lease " + r.id() + ", which is not in the ledger";
+            }
+            leases.put(r.id(), new Lease(l.id(), l.service(), r.bytes(), l.holder(), l.pids(), l.grantedAt(),
+                    l.state(), l.evictingSince()));
         } else if (record instanceof JournalRecord.Released r) {
             if (leases.remove(r.id()) == null) {
                 return "releases lease " + r.id() + ", which is not in the ledger";

@@ -145,6 +145,7 @@ class JournalCodecTest {
                 new JournalRecord.Snapshot(9, List.of(evicting, JournalReplayTest.lease(8, "h"))),
                 new JournalRecord.Granted(JournalReplayTest.lease(9, null)),
                 new JournalRecord.Evicting(new LeaseId(9), T.minusSeconds(5)),
+                new JournalRecord.Resized(new LeaseId(9), 3L << 30, T.plusNanos(7)),
                 new JournalRecord.Released(new LeaseId(8), T, JournalRecord.Cause.ROLLED_BACK),
                 new JournalRecord.Released(new LeaseId(7), T, JournalRecord.Cause.RECLAIMED));
         for (JournalRecord r : all) {
@@ -160,7 +161,9 @@ class JournalCodecTest {
 
     @ParameterizedTest(name = "{1}")
     @CsvSource(delimiter = '|', value = {
-        "05 | unknown record type 5",
+        "06 | unknown record type 6",
+        "05 0000000000000001 0000000000000000 0000000000000000 00000000 | lease 1: a resize to 0 bytes",
+        "05 0000000000000001 0000000000000001 | record ends early",
         "00 | unknown record type 0",
         "040000000000000001000000000000000000000000 04 | unknown release cause 4",
         "02 | record ends early",

@@ -442,6 +442,27 @@ class JournalReplayTest {
         assertEquals(Optional.of(T.plusSeconds(60)), l.leases().get(0).evictingSince(), "the first eviction counts");
     }
 
+    /** A resize keeps the lease's id, holder, grant time and state; one of a lease not counted is ignored. */
+    @Test
+    void aResizeChangesOnlyTheSize() {
+        List<JournalRecord> rs = new ArrayList<>(records());
+        rs.add(new JournalRecord.Resized(new LeaseId(4), 3L << 30, T.plusSeconds(90)));
+        rs.add(new JournalRecord.Resized(new LeaseId(2), 1L << 20, T.plusSeconds(91)));
+        rs.add(new JournalRecord.Resized(new LeaseId(77), 1L << 20, T.plusSeconds(92)));
+        List<Integer> starts = new ArrayList<>();
+        RecoveredLedger l = recovered(encode(rs, starts));
+        RecoveredLedger before = recovered(encode(records(), new ArrayList<>()));
+        assertEquals(List.of(2L, 3L, 4L), ids(l));
+        Lease four = before.leases().get(2);
+        assertEquals(new Lease(four.id(), four.service(), 3L << 30, four.holder(), four.pids(), four.grantedAt(),
+                four.state(), four.evictingSince()), l.leases().get(2));
+        Lease two = l.leases().get(0);
+        assertEquals(LeaseState.EVICTING, two.state(), "an evicting lease may shrink and stays evicting");
+        assertEquals(1L << 20, two.bytes());
+        assertEquals(List.of("record " + rs.size() + " at byte " + starts.get(rs.size() - 1)
+                + " resizes lease 77, which is not in the ledger; ignored"), l.warnings());
+    }
+
     @Test
     void encodingIsStable() {
         byte[] a = encode(records(), new ArrayList<>());
