@@ -79,11 +79,21 @@ public final class LedgerModels implements ModelLedger {
         return ledger.release(lease);
     }
 
+    /**
+     * Without waiting: the model already holds the memory, so a growth the ledger refuses leaves
+     * the lease as it was (and the observation still counts what the model uses).
+     */
     @Override
     public CompletableFuture<Long> resize(LeaseId lease, long bytes) {
-        // The ledger cannot change a lease's size yet (branch i9-core adds it): the lease keeps
-        // its size, and the next load uses the learned size.
-        return CompletableFuture.completedFuture(lease(lease).map(Lease::bytes).orElse(0L));
+        return ledger.resize(lease, bytes, Duration.ZERO).outcome().thenApply(d -> {
+            if (d instanceof Decision.Admitted a) {
+                return a.lease().bytes();
+            }
+            if (d instanceof Decision.AdmittedAfterPreemption a) {
+                return a.lease().bytes();
+            }
+            return lease(lease).map(Lease::bytes).orElse(0L);
+        });
     }
 
     @Override

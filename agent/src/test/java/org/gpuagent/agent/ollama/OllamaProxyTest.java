@@ -52,14 +52,16 @@ class OllamaProxyTest {
     }
 
     @Test
-    void twoModelsOfDifferentSizesEachGetALeaseSizedByTheirEstimate() throws Exception {
+    void twoModelsOfDifferentSizesGetLeasesSizedByTheirEstimateThenResizedToWhatTheyTake() throws Exception {
         assertEquals(200, rig.generate(SMALL.name()).statusCode());
         assertEquals(200, rig.generate(LARGE.name()).statusCode());
 
-        assertEquals(estimate(SMALL), rig.modelLease(SMALL.name()).orElseThrow().bytes());
-        assertEquals(estimate(LARGE), rig.modelLease(LARGE.name()).orElseThrow().bytes());
+        assertEquals(List.of(estimate(SMALL)), rig.grantedSizes(SMALL.name()));
+        assertEquals(List.of(estimate(LARGE)), rig.grantedSizes(LARGE.name()));
         assertEquals("ollama", rig.modelLease(LARGE.name()).orElseThrow().service());
         assertTrue(rig.ollama.isLoaded(SMALL.name()) && rig.ollama.isLoaded(LARGE.name()));
+        await("the leases follow size_vram", () -> rig.modelLease(SMALL.name()).orElseThrow().bytes()
+                == SMALL.sizeVram() && rig.modelLease(LARGE.name()).orElseThrow().bytes() == LARGE.sizeVram());
     }
 
     @Test
@@ -148,7 +150,7 @@ class OllamaProxyTest {
     @Test
     void aModelsMemoryIsLearnedOnItsFirstLoadAndAskedForOnTheSecond() throws Exception {
         rig.generate(LARGE.name());
-        assertEquals(estimate(LARGE), rig.modelLease(LARGE.name()).orElseThrow().bytes());
+        assertEquals(List.of(estimate(LARGE)), rig.grantedSizes(LARGE.name()));
         await("the poll learns size_vram", () -> rig.sizes.learnedPeak("ollama", "model:" + LARGE.name())
                 .equals(OptionalLong.of(LARGE.sizeVram())));
         // unloading through the proxy ({"keep_alive": 0}) asks for nothing; the poll then releases
@@ -158,7 +160,7 @@ class OllamaProxyTest {
 
         rig.generate(LARGE.name());
 
-        assertEquals(LARGE.sizeVram(), rig.modelLease(LARGE.name()).orElseThrow().bytes());
+        assertEquals(List.of(estimate(LARGE), LARGE.sizeVram()), rig.grantedSizes(LARGE.name()));
     }
 
     @Test

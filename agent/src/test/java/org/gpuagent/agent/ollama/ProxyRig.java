@@ -30,6 +30,7 @@ import org.gpuagent.scheduler.AdmissionController;
 import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.Lease;
+import org.gpuagent.scheduler.LedgerEvent;
 import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.Observation;
 import org.gpuagent.scheduler.PriorityClass;
@@ -56,6 +57,8 @@ final class ProxyRig implements AutoCloseable {
     final FakeOllama ollama;
     final ScheduledExecutorService exec = Executors.newScheduledThreadPool(4);
     final Map<Integer, String> frigatePids = new ConcurrentHashMap<>();
+    /** Every lease the ledger granted, as granted (before any resize). */
+    final List<Lease> granted = new java.util.concurrent.CopyOnWriteArrayList<>();
     final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final Duration wait;
     private final Duration bodyTimeout;
@@ -83,7 +86,11 @@ final class ProxyRig implements AutoCloseable {
         ledger = AdmissionController.builder(config, clock, new ScheduledExecutorTimers(exec, clock))
                 .journal(FileJournal.open(stateDir, clock))
                 .evictor(new ActuatorEvictor(Map.of(), actions, Executors.newCachedThreadPool(), clock))
-                .listener(actions).build();
+                .listener(actions).listener(e -> {
+                    if (e instanceof LedgerEvent.Admitted a) {
+                        granted.add(a.lease());
+                    }
+                }).build();
         sizes = LearnedSizes.open(stateDir);
         AgentConfig.OllamaProxy cfg = new AgentConfig.OllamaProxy(new HostPort("127.0.0.1", 0), ollama.base(),
                 "ollama", 256 * MIB, Duration.ofMillis(100), wait, 64 * 1024);
@@ -144,6 +151,12 @@ final class ProxyRig implements AutoCloseable {
     Optional<Lease> modelLease(String model) {
         return ledger.view().leases().stream()
                 .filter(l -> l.holder().equals(Optional.of(ModelName.holder(model)))).findFirst();
+    }
+
+    /** The sizes the leases of {@code model} were granted at, in order. */
+    List<Long> grantedSizes(String model) {
+        return granted.stream().filter(l -> l.holder().equals(Optional.of(ModelName.holder(model))))
+                .map(Lease::bytes).toList();
     }
 
     List<Lease> modelLeases() {
