@@ -194,8 +194,14 @@ public final class Daemon implements AutoCloseable {
                 observation -> publisher.run());
         if (ollama != null) {
             String ollamaService = config.ollama().orElseThrow().service();
-            observer.withSplit((service, use) -> service.equals(ollamaService)
-                    ? ModelUse.split(use, ollama.leases().observedByHolder()) : use);
+            observer.withSplit((service, use) -> {
+                if (!service.equals(ollamaService)) {
+                    return use;
+                }
+                Map<Optional<String>, Long> split = ModelUse.split(use, ollama.leases().observedByHolder());
+                ollama.leases().observedUse(split);
+                return split;
+            });
         }
         sampler.addListener(observer);
         sampler.addListener(events);

@@ -123,6 +123,11 @@ public final class LedgerModels implements ModelLedger {
     }
 
     @Override
+    public List<Lease> serviceLeases() {
+        return ledger.view().leases().stream().filter(l -> l.service().equals(service)).toList();
+    }
+
+    @Override
     public Optional<Lease> lease(LeaseId lease) {
         return ledger.view().lease(lease);
     }

@@ -66,6 +66,9 @@ public interface ModelLedger {
     /** The counted leases whose holder starts with {@code holderPrefix}, in grant order. */
     List<Lease> leasesHeldBy(String holderPrefix);
 
+    /** The counted leases of the Ollama service itself, model leases included, in grant order. */
+    List<Lease> serviceLeases();
+
     /** {@code lease} as the ledger counts it now (ACTIVE or EVICTING); empty once released. */
     Optional<Lease> lease(LeaseId lease);
 

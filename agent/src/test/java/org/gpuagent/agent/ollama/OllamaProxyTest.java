@@ -93,6 +93,20 @@ class OllamaProxyTest {
     }
 
     @Test
+    void theOllamaServiceLeaseShrinksToTheRunnersOwnOverhead() throws Exception {
+        // Ollama's unit admitted for "Ollama and its models" before the proxy took over the models
+        Lease service = assertInstanceOf(Decision.Admitted.class, rig.ledger.request(AdmissionRequest.of("ollama")
+                .withBytes(1500 * MIB).withHolder("systemd:ollama.service")).outcome().get()).lease();
+        long overhead = rig.run("ollama", "systemd:ollama.service", 100 * MIB).usedBytes();
+        rig.generate(SMALL.name());
+
+        await("the service lease is shrunk to what its processes use", () -> rig.view().lease(service.id())
+                .map(Lease::bytes).orElse(0L) == overhead);
+        await("the model keeps its own lease, at what it takes", () -> rig.modelLease(SMALL.name())
+                .map(Lease::bytes).orElse(0L) == SMALL.sizeVram());
+    }
+
+    @Test
     void ndjsonAndSseStreamThroughByteForByte() throws Exception {
         for (String[] call : new String[][] {
                 {"/api/generate", "{\"model\":\"small:1b\",\"prompt\":\"hi\"}"},

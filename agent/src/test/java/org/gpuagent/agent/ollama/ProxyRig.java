@@ -56,7 +56,8 @@ final class ProxyRig implements AutoCloseable {
     final SimulatedDevice gpu = host.device(0);
     final FakeOllama ollama;
     final ScheduledExecutorService exec = Executors.newScheduledThreadPool(4);
-    final Map<Integer, String> frigatePids = new ConcurrentHashMap<>();
+    /** Processes the test started, by pid: their service and holder. */
+    final Map<Integer, String[]> holders = new ConcurrentHashMap<>();
     /** Every lease the ledger granted, as granted (before any resize). */
     final List<Lease> granted = new java.util.concurrent.CopyOnWriteArrayList<>();
     final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -104,25 +105,38 @@ final class ProxyRig implements AutoCloseable {
         ledger.close();
     }
 
-    /** What the agent's observer would tell the ledger about the simulated GPU now. */
+    /**
+     * What the agent's observer would tell the ledger about the simulated GPU now: a model's
+     * process is its model lease's holder; a process the test started under {@link #holders} is
+     * that service's and holder's; Ollama's use is split among its model leases as the daemon does.
+     */
     private void observe() {
         AdmissionController l = ledger;
+        OllamaAdmission p = proxy;
         try {
             Observation.Builder b = Observation.builder(InstantSource.system().instant(),
                     gpu.profile().memory().totalBytes()).used(gpu.usedBytes());
             long attributed = 0;
-            for (SimProcess p : gpu.processes()) {
-                String model = ollama.modelOf(p.pid());
-                String frigate = frigatePids.get(p.pid());
-                if (model != null) {
-                    b.holder("ollama", ModelName.holder(model), p.usedBytes());
-                } else if (frigate != null) {
-                    b.holder("frigate", frigate, p.usedBytes());
-                } else {
+            Map<String, Map<Optional<String>, Long>> byService = new java.util.LinkedHashMap<>();
+            for (SimProcess proc : gpu.processes()) {
+                String model = ollama.modelOf(proc.pid());
+                String[] serviceHolder = model != null ? new String[] {"ollama", ModelName.holder(model)}
+                        : holders.get(proc.pid());
+                if (serviceHolder == null) {
                     continue;
                 }
-                attributed += p.usedBytes();
+                byService.computeIfAbsent(serviceHolder[0], k -> new java.util.LinkedHashMap<>())
+                        .merge(Optional.of(serviceHolder[1]), proc.usedBytes(), Long::sum);
+                attributed += proc.usedBytes();
             }
+            byService.forEach((service, use) -> {
+                Map<Optional<String>, Long> split = use;
+                if (service.equals("ollama")) {
+                    split = ModelUse.split(use, p.leases().observedByHolder());
+                    p.leases().observedUse(split);
+                }
+                split.forEach((holder, bytes) -> b.holder(service, holder.orElseThrow(), bytes));
+            });
             b.unattributed(Math.max(0, gpu.usedBytes() - attributed));
             b.livenessKnown();
             for (Lease lease : l.view().leases()) {
@@ -132,6 +146,17 @@ final class ProxyRig implements AutoCloseable {
         } catch (RuntimeException e) {
             // the ledger is closed while the agent restarts
         }
+    }
+
+    /** Starts a process on the simulated GPU using {@code bytes}, attributed to {@code service}'s {@code holder}. */
+    SimProcess run(String service, String holder, long bytes) {
+        int pid = 8_000_000 + holders.size();
+        SimProcess proc = gpu.startProcess(pid, service);
+        if (bytes > proc.usedBytes()) {
+            proc.allocate(bytes - proc.usedBytes());
+        }
+        holders.put(pid, new String[] {service, holder});
+        return proc;
     }
 
     URI proxyUri(String path) {

@@ -206,6 +206,11 @@ public class OllamaProxyBenchmark {
         }
 
         @Override
+        public List<Lease> serviceLeases() {
+            return List.of();
+        }
+
+        @Override
         public Optional<Lease> lease(LeaseId lease) {
             return Optional.of(Lease.active(lease, "ollama", 1, Optional.of("ollama-model:" + MODEL), List.of(),
                     Instant.EPOCH));
