@@ -159,22 +159,20 @@ public final class ModelLeases {
             }
             mine.complete(o);
         }
-        Outcome o;
+        Outcome o = null;
         try {
             o = shared.get();
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
         } finally {
-            synchronized (this) {
-                waiting.computeIfPresent(model, (k, v) -> v == 1 ? null : v - 1);
-            }
-        }
-        if (o instanceof Ready) {
+            // counted in flight before it stops counting as waiting: a poll in between must not
+            // take the model (not loaded yet) for one nobody uses
             synchronized (this) {
                 Held h = held.get(model);
-                if (h != null) {
+                if (o instanceof Ready && h != null) {
                     h.inFlight++;
                 }
+                waiting.computeIfPresent(model, (k, v) -> v == 1 ? null : v - 1);
             }
         }
         return o;
@@ -196,7 +194,15 @@ public final class ModelLeases {
             // Ollama directly): its memory is already counted as the service's use.
             return new Ready(model);
         }
-        long bytes = Math.max(settings.minBytes(), size(model, context));
+        long size;
+        try {
+            size = size(model, context);
+        } catch (OllamaUpstream.NoSuchModel e) {
+            // Ollama does not have it and will answer so: no memory to ask for (a typo must not
+            // preempt anyone)
+            return new Ready(model);
+        }
+        long bytes = Math.max(settings.minBytes(), size);
         ModelLedger.Grant g;
         try {
             g = ledger.acquire(ModelName.holder(model), bytes, settings.maxWait()).get();
@@ -217,8 +223,12 @@ public final class ModelLeases {
         return new Ready(model);
     }
 
-    /** The learned size, else the estimate; 0 when neither is known (the minimum applies). */
-    long size(String model, int context) throws InterruptedException {
+    /**
+     * The learned size, else the estimate; 0 when neither is known (the minimum applies).
+     *
+     * @throws OllamaUpstream.NoSuchModel Ollama does not have the model
+     */
+    long size(String model, int context) throws InterruptedException, OllamaUpstream.NoSuchModel {
         OptionalLong learnedBytes = learned.get(model);
         if (learnedBytes.isPresent()) {
             return learnedBytes.getAsLong();
@@ -226,6 +236,8 @@ public final class ModelLeases {
         try {
             OptionalLong estimate = ModelEstimate.of(upstream.show(model), upstream.fileSize(model), context);
             return estimate.orElse(0);
+        } catch (OllamaUpstream.NoSuchModel e) {
+            throw e;
         } catch (IOException e) {
             DaemonLog.warn("ollama: cannot estimate " + model + " (" + e.getMessage() + "); asking for the minimum "
                     + ByteSize.format(settings.minBytes()));

@@ -60,9 +60,29 @@ public final class OllamaUpstream {
         return out;
     }
 
-    /** {@code POST /api/show {"model": M}}: the model's details and {@code model_info}. */
+    /** Ollama answered 404: it has no such model. */
+    public static final class NoSuchModel extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NoSuchModel(String model) {
+            super("Ollama has no model " + model);
+        }
+    }
+
+    /**
+     * {@code POST /api/show {"model": M}}: the model's details and {@code model_info}.
+     *
+     * @throws NoSuchModel when Ollama answers 404
+     */
     public Map<String, Object> show(String model) throws IOException, InterruptedException {
-        return postJson("api/show", Map.of("model", model));
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(base.resolve("api/show")).timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(JSON.std.asString(Map.of("model", model)))).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() == 404) {
+            throw new NoSuchModel(model);
+        }
+        return answer("api/show", r);
     }
 
     /** The model's file size from {@code GET /api/tags}; empty when it is not listed. */
@@ -99,14 +119,6 @@ public final class OllamaUpstream {
 
     private Map<String, Object> getJson(String path) throws IOException, InterruptedException {
         return answer(path, http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(timeout).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray()));
-    }
-
-    private Map<String, Object> postJson(String path, Map<String, Object> body) throws IOException,
-            InterruptedException {
-        return answer(path, http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(timeout)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(JSON.std.asString(body))).build(),
                 HttpResponse.BodyHandlers.ofByteArray()));
     }
 

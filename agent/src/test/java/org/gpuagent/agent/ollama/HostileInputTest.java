@@ -63,6 +63,14 @@ class HostileInputTest {
     }
 
     @Test
+    void aModelOllamaDoesNotHaveTakesNoLease() throws Exception {
+        HttpResponse<String> r = rig.generate("nope:1b");
+        assertEquals(404, r.statusCode(), r.body());
+        assertTrue(r.body().contains("not found"), r.body());
+        assertTrue(rig.granted.isEmpty(), "no lease was ever granted: " + rig.granted);
+    }
+
+    @Test
     void aBodyOverTheLimitIs413() throws Exception {
         String huge = "{\"model\":\"small:1b\",\"prompt\":\"" + "a".repeat(70 * 1024) + "\"}";
         assertError(rig.post(rig.proxyUri("/api/generate"), huge), 413, "larger than");
