@@ -23,7 +23,8 @@ import org.gpuagent.scheduler.Decision;
  * {@code admitted_after_preemption}, or {@code denied_<reason>} with the scheduler's reason label
  * ({@code denied_insufficient_vram}, {@code denied_deadline_passed}, ...), so
  * {@code outcome=~"denied_.*"} selects every denial. Every series a configured service can have
- * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason, preemptions,
+ * exists at 0 from the start (both admitted outcomes, a denial per scheduler reason but the
+ * resize-only {@code lease_not_found} and {@code lease_evicting}, preemptions,
  * fail-open admissions),
  * so rate() and increase() see the first event: a series born at 4 after a burst of four denials
  * within one scrape would read as no increase. A service name outside the configured set (a
@@ -76,7 +77,7 @@ public final class SchedulerMetrics {
             admissions.labelValues(s, OUTCOME_ADMITTED);
             admissions.labelValues(s, OUTCOME_ADMITTED_AFTER_PREEMPTION);
             for (Decision.Reason r : Decision.Reason.values()) {
-                if (r != Decision.Reason.UNKNOWN_SERVICE) {
+                if (r != Decision.Reason.UNKNOWN_SERVICE && !resizeOnly(r)) {
                     admissions.labelValues(s, OUTCOME_DENIED_PREFIX + r.label());
                 }
             }
@@ -87,6 +88,14 @@ public final class SchedulerMetrics {
             admissions.labelValues(UNKNOWN_SERVICE, OUTCOME_DENIED_PREFIX + Decision.Reason.UNKNOWN_SERVICE.label());
         }
         registry.register(view);
+    }
+
+    /**
+     * Reasons only a resize gets (a lease gone or being evicted): their series are born when one
+     * happens, not at 0, so that the exposition of a ledger nobody resizes stays as it was.
+     */
+    private static boolean resizeOnly(Decision.Reason r) {
+        return r == Decision.Reason.LEASE_NOT_FOUND || r == Decision.Reason.LEASE_EVICTING;
     }
 
     /** A request of {@code service} was granted after {@code waited} (zero when it did not wait). */

@@ -64,7 +64,17 @@ public record AgentConfig(
         }
     }
 
-    public record Sampling(Duration interval, int slowEvery, Duration callTimeout) {
+    /**
+     * @param evictionInterval how often the process lists are read while a preempted lease is
+     *                         evicting (so a waiting admission is granted soon after the memory is
+     *                         free); {@code sampling.eviction-interval}, default 150 ms
+     */
+    public record Sampling(Duration interval, int slowEvery, Duration callTimeout, Duration evictionInterval) {
+        public static final Duration DEFAULT_EVICTION_INTERVAL = Duration.ofMillis(150);
+
+        public Sampling(Duration interval, int slowEvery, Duration callTimeout) {
+            this(interval, slowEvery, callTimeout, DEFAULT_EVICTION_INTERVAL);
+        }
     }
 
     public record Listen(HostPort metrics, HostPort api) {

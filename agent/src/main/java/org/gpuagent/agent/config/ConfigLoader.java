@@ -192,6 +192,11 @@ public final class ConfigLoader {
         if (callTimeout.isZero()) {
             s.problem(s.lineOf("call-timeout"), "sampling.call-timeout", "must be more than 0");
         }
+        Duration evictionInterval = s.duration("eviction-interval", AgentConfig.Sampling.DEFAULT_EVICTION_INTERVAL);
+        if (evictionInterval.compareTo(Duration.ofMillis(20)) < 0 || evictionInterval.compareTo(Duration.ofSeconds(5)) > 0) {
+            s.problem(s.lineOf("eviction-interval"), "sampling.eviction-interval", Durations.format(evictionInterval)
+                    + " is outside 20ms-5s (it decides how soon a preempting admission sees the memory back)");
+        }
         s.finish();
 
         YamlSection l = top.section("listen");
@@ -249,7 +254,7 @@ public final class ConfigLoader {
         AgentConfig.Notifications notifications = NotificationsSection.read(top.section("notifications"));
         Optional<AgentConfig.OllamaProxy> ollama = OllamaSection.read(top, services.services(), List.of(metrics, api));
 
-        return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout),
+        return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout, evictionInterval),
                 new AgentConfig.Listen(metrics, api), stateDir, reconcile,
                 new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary,
                 ollama);

@@ -54,6 +54,7 @@ import org.gpuagent.scheduler.ByteSize;
 import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.PriorityClass;
 import org.gpuagent.scheduler.ScheduledExecutorTimers;
+import org.gpuagent.scheduler.Service;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.journal.FileJournal;
 import org.gpuagent.scheduler.journal.Journal;
@@ -205,6 +206,9 @@ public final class Daemon implements AutoCloseable {
         }
         sampler.addListener(observer);
         sampler.addListener(events);
+        ledger.addListener(new EvictionWatch(timers, clock, s.evictionInterval(), ledger::view,
+                service -> schedulerConfig.service(service).map(Service::evictionDeadline)
+                        .orElse(Service.DEFAULT_EVICTION_DEADLINE), sampler::collectWithProcesses));
         sampler.start();
 
         LedgerView view = ledger.view();

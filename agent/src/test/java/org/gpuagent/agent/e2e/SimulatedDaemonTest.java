@@ -28,7 +28,12 @@ abstract class SimulatedDaemonTest {
     @BeforeAll
     void startDaemon() throws Exception {
         dir = Files.createTempDirectory(getClass().getSimpleName());
-        daemon = DaemonProcess.start(dir.resolve("state"), List.of("--config", TestConfigs.fast(dir).toString()));
+        daemon = DaemonProcess.start(dir.resolve("state"), List.of("--config", config(dir).toString()));
+    }
+
+    /** The daemon's configuration; {@link TestConfigs#fast} unless a test class needs another. */
+    Path config(Path dir) throws IOException {
+        return TestConfigs.fast(dir);
     }
 
     @AfterAll
