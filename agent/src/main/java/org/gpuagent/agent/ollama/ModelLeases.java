@@ -130,10 +130,16 @@ public final class ModelLeases {
         CompletableFuture<Outcome> shared;
         synchronized (this) {
             Held h = held.get(model);
-            if (h != null && active(h.lease)) {
+            Optional<Lease> now = h == null ? Optional.empty() : ledger.lease(h.lease.id());
+            if (now.isPresent() && now.get().state() == LeaseState.ACTIVE) {
                 h.inFlight++;
                 ledger.touch(h.lease.id());
                 return new Ready(model);
+            }
+            if (now.isPresent()) {
+                // being unloaded for a more important service: loading it again now would undo that
+                return new Refused(model + " is being unloaded to make room for a more important service ("
+                        + now.get().describe() + " is being preempted); try again shortly", Duration.ofSeconds(5));
             }
             if (h != null) {
                 held.remove(model);
@@ -289,6 +295,7 @@ public final class ModelLeases {
             return "cannot read /api/ps: " + e.getMessage();
         }
         List<Map.Entry<String, Held>> release = new java.util.ArrayList<>();
+        List<Map.Entry<String, Held>> gone = new java.util.ArrayList<>();
         List<Map.Entry<String, Held>> resize = new java.util.ArrayList<>();
         synchronized (this) {
             for (var it = held.entrySet().iterator(); it.hasNext();) {
@@ -296,9 +303,9 @@ public final class ModelLeases {
                 Held h = e.getValue();
                 Optional<Lease> now = ledger.lease(h.lease.id());
                 if (now.isEmpty()) {
-                    // evicted or released by someone else: forget it (releasing again changes nothing)
+                    // evicted or released by someone else: forget it
                     it.remove();
-                    release.add(e);
+                    gone.add(e);
                     continue;
                 }
                 h.lease = now.get();
@@ -316,7 +323,11 @@ public final class ModelLeases {
         StringBuilder did = new StringBuilder();
         for (Map.Entry<String, Held> e : release) {
             ledger.release(e.getValue().lease.id());
-            did.append("released ").append(e.getKey()).append("; ");
+            did.append("released ").append(e.getKey()).append(" (no longer loaded); ");
+        }
+        for (Map.Entry<String, Held> e : gone) {
+            // releasing a lease the ledger no longer counts changes nothing but its unload action
+            ledger.release(e.getValue().lease.id());
         }
         for (Map.Entry<String, Held> e : resize) {
             long vram = l.models().get(e.getKey());
@@ -344,10 +355,6 @@ public final class ModelLeases {
 
     private String unloadOf(String model) {
         return "unload " + model + " via " + upstream.base();
-    }
-
-    private boolean active(Lease l) {
-        return ledger.lease(l.id()).map(x -> x.state() == LeaseState.ACTIVE).orElse(false);
     }
 
     /**

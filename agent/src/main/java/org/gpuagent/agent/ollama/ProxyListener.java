@@ -38,6 +38,9 @@ final class ProxyListener implements AutoCloseable {
     static final int MAX_LINE = 8 * 1024;
     static final int MAX_HEADER_BYTES = 64 * 1024;
     static final int MAX_HEADERS = 100;
+    /** How long, and how much of an unread body, a connection is drained before it is closed. */
+    static final int LINGER_MS = 1000;
+    static final long MAX_LINGER_BYTES = 1 << 20;
 
     private final ServerSocket server;
     private final Consumer<Exchange> handler;
@@ -123,6 +126,7 @@ final class ProxyListener implements AutoCloseable {
                     ex = Exchange.read(s, in, out);
                 } catch (BadRequest e) {
                     Exchange.answerRaw(out, e.status, e.getMessage());
+                    linger(s, in);
                     return;
                 }
                 if (ex == null) {
@@ -134,11 +138,33 @@ final class ProxyListener implements AutoCloseable {
                     DaemonLog.warn("ollama proxy: " + DaemonLog.describe(e));
                 }
                 if (!ex.finish()) {
+                    linger(s, in);
                     return;
                 }
             }
         } catch (IOException e) {
             // the client went away: nothing to answer
+        }
+    }
+
+    /**
+     * Closes after an answer while the client may still be sending (a body refused unread): stop
+     * writing, then read and drop what arrives for a moment, so that closing does not reset the
+     * connection and destroy the answer before the client has read it.
+     */
+    private static void linger(Socket s, InputStream in) {
+        try {
+            s.shutdownOutput();
+            s.setSoTimeout(LINGER_MS);
+            byte[] b = new byte[16 * 1024];
+            long dropped = 0;
+            long end = System.nanoTime() + LINGER_MS * 1_000_000L;
+            int n;
+            while (dropped < MAX_LINGER_BYTES && System.nanoTime() < end && (n = in.read(b)) >= 0) {
+                dropped += n;
+            }
+        } catch (IOException e) {
+            // done lingering
         }
     }
 

@@ -46,6 +46,8 @@ final class FakeOllama implements AutoCloseable {
     private final AtomicInteger nextPid = new AtomicInteger(7_000_000);
     final List<String> requests = new CopyOnWriteArrayList<>();
     final List<String> unloads = new CopyOnWriteArrayList<>();
+    /** Unloads wait on this before freeing the model's memory, while it is set. */
+    volatile CountDownLatch holdUnload;
     /** Streams wait on this before their last chunk, while it is set. */
     volatile CountDownLatch holdLastChunk;
     /** The chunks each stream sends, in order (set per test). */
@@ -152,6 +154,10 @@ final class FakeOllama implements AutoCloseable {
         Object keepAlive = body.get("keep_alive");
         if (keepAlive instanceof Number n && n.intValue() == 0 && body.get("prompt") == null
                 && body.get("messages") == null) {
+            CountDownLatch hold = holdUnload;
+            if (hold != null) {
+                hold.await(30, TimeUnit.SECONDS);
+            }
             unload(name);
             json(ex, 200, Map.of("model", name, "created_at", "2024-05-01T00:00:00Z", "response", "", "done", true,
                     "done_reason", "unload"));

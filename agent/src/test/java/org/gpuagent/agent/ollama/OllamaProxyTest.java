@@ -93,6 +93,28 @@ class OllamaProxyTest {
     }
 
     @Test
+    void aModelBeingUnloadedForFrigateIsNotLoadedAgainMeanwhile() throws Exception {
+        rig.generate(SMALL.name());
+        rig.generate(LARGE.name());
+        rig.generate(LARGE.name());
+        CountDownLatch unload = new CountDownLatch(1);
+        rig.ollama.holdUnload = unload;
+        java.util.concurrent.CompletableFuture<Decision.Final> frigate = rig.ledger.request(AdmissionRequest
+                .of("frigate").withBytes(2000 * MIB).withHolder("systemd:frigate.service")
+                .withWait(Duration.ofSeconds(10))).outcome();
+        await("small's lease is being evicted", () -> rig.modelLease(SMALL.name())
+                .map(l -> l.state() == org.gpuagent.scheduler.LeaseState.EVICTING).orElse(false));
+
+        HttpResponse<String> r = rig.generate(SMALL.name());
+
+        assertEquals(503, r.statusCode(), r.body());
+        assertEquals("5", r.headers().firstValue("Retry-After").orElseThrow());
+        assertTrue(r.body().contains("being unloaded to make room"), r.body());
+        unload.countDown();
+        assertInstanceOf(Decision.AdmittedAfterPreemption.class, frigate.get());
+    }
+
+    @Test
     void theOllamaServiceLeaseShrinksToTheRunnersOwnOverhead() throws Exception {
         // Ollama's unit admitted for "Ollama and its models" before the proxy took over the models
         Lease service = assertInstanceOf(Decision.Admitted.class, rig.ledger.request(AdmissionRequest.of("ollama")
