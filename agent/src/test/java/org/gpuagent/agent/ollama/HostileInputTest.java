@@ -102,6 +102,26 @@ class HostileInputTest {
     }
 
     @Test
+    void aClientThatLeavesMidStreamLeavesNoRequestCountedInFlight() throws Exception {
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        rig.ollama.holdLastChunk = hold;
+        URI u = rig.proxyUri("/");
+        String body = "{\"model\":\"small:1b\",\"prompt\":\"hi\"}";
+        try (Socket s = new Socket(u.getHost(), u.getPort())) {
+            s.getOutputStream().write(("POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
+                    + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            String head = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
+            assertEquals("HTTP/1.1 200", head);
+        } // the client is gone while Ollama still streams
+        hold.countDown();
+        assertTrue(rig.modelLease("small:1b").isPresent());
+        rig.ollama.unload("small:1b");
+        await("the lease of the unloaded model is released: no request still counts as in flight",
+                () -> rig.modelLease("small:1b").isEmpty());
+    }
+
+    @Test
     void ollamaDownIs502InOllamasShapeAndTheLeaseIsGivenBack() throws Exception {
         rig.ollama.close();
         HttpResponse<String> r = rig.generate("small:1b");
