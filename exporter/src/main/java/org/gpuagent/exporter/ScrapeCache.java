@@ -18,7 +18,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Why it exists: measured in one run against client_java's scrape path without it, the render
  * of the default set (a P1000, four services, JVM metrics) and ten concurrent keep-alive scrapers
- * on two cores missed both targets (README, "Benchmarks"). A request with a query ({@code name[]})
+ * on two cores missed both targets (docs/benchmarks-and-capacity.md). A request with a query ({@code name[]})
  * or HEAD is rendered every time; at most {@value #MAX_KINDS} kinds of request are kept.
  */
 final class ScrapeCache {

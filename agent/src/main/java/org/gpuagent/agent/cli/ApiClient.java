@@ -24,7 +24,8 @@ import org.gpuagent.agent.config.HostPort;
  *
  * <p>For the same reason a request that succeeds concatenates no strings with {@code +}: the first
  * such concatenation in a JVM links {@code StringConcatFactory}, about 15 ms of an admission's
- * 70 (README, "The launcher and what it costs"). {@code QuickAdmitStartupTest} holds the admit path
+ * 70 (docs/benchmarks-and-capacity.md, "gpu-agent admit without -XDstringConcat=inline").
+ * {@code QuickAdmitStartupTest} holds the admit path
  * to it; error paths may concatenate freely.
  */
 final class ApiClient {

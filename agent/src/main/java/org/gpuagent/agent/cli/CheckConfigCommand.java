@@ -58,6 +58,7 @@ final class CheckConfigCommand implements Callable<Integer> {
                 ? "budget " + ByteSize.format(c.budgetFor(c.deviceMemoryBytes().getAsLong())) + " of "
                         + ByteSize.format(c.deviceMemoryBytes().getAsLong())
                 : "budget checked against the GPU when the agent runs (no device-memory)";
-        return c.services().size() + " services: " + services + "; " + budget;
+        int n = c.services().size();
+        return n + (n == 1 ? " service: " : " services: ") + services + "; " + budget;
     }
 }

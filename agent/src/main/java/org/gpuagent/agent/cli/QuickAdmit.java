@@ -15,8 +15,8 @@ import org.gpuagent.scheduler.ByteSize;
 /**
  * {@code gpu-agent admit} without building the picocli model: an {@code ExecStartPre} or a
  * container start waits for this process, and picocli's reflective set-up of every command costs
- * more than the rest of an admission (measured in the README). Only a well-formed command line is
- * taken here, with exactly {@link AdmitCommand}'s options; anything else (help, an unknown or
+ * more than the rest of an admission (docs/cli.md, "The launcher"). Only a well-formed command line
+ * is taken here, with exactly {@link AdmitCommand}'s options; anything else (help, an unknown or
  * repeated option, a missing value, a bad size or duration, a bad --api) returns empty and the
  * full picocli command line handles it, so usage errors look the same either way. A test runs
  * both paths on the same arguments.

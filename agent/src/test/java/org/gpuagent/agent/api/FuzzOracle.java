@@ -13,7 +13,7 @@ import java.util.Set;
  */
 final class FuzzOracle {
     static final Set<Integer> DOCUMENTED = Set.of(100, 200, 201, 204, 400, 401, 404, 405, 408, 409, 413, 414, 429, 431);
-    /** The API's error codes (README, "HTTP API"). */
+    /** The API's error codes (docs/http-api.md). */
     static final Set<String> CODES = Set.of("bad_request", "unauthorized", "not_found", "no_such_lease",
             "unknown_service", "method_not_allowed", "request_timeout", "insufficient_vram", "lease_evicting", "body_too_large",
             "request_line_too_long", "too_many_waiting", "too_many_connections", "headers_too_large");

@@ -13,7 +13,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.gpuagent.agent.config.ConfigLoader;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.junit.jupiter.api.Test;
@@ -155,11 +154,7 @@ class UnitSandboxTest {
             assertEquals(List.of("--config", CONFIG), args.subList(args.size() - 2, args.size()), hook);
         }
         // the documentation's examples too
-        List<Path> docs;
-        try (Stream<Path> s = Files.list(DeployTree.root().resolve("docs"))) {
-            docs = Stream.concat(Stream.of(DeployTree.root().resolve("README.md")),
-                    s.filter(p -> p.toString().endsWith(".md"))).toList();
-        }
+        List<Path> docs = MarkdownLinks.files(DeployTree.root());
         int seen = 0;
         for (Path doc : docs) {
             for (String line : Files.readAllLines(doc)) {

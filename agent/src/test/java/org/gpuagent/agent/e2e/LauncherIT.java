@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The build's output as the README uses it (runs in the integration-test phase, after package):
+ * The build's output as the README and docs/cli.md use it (runs in the integration-test phase, after package):
  * {@code agent/target/gpu-agent run} on the simulator, a scrape, {@code gpu-agent admit} and
  * {@code status} through the launcher (the second admit maps the class-data archive the first one
  * wrote), {@code java -jar gpu-agent.jar}, and SIGTERM.

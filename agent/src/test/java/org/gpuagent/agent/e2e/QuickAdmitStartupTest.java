@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A successful {@code gpu-agent admit} links no string concatenation: in a fresh JVM the first
  * {@code +} on strings bootstraps {@code StringConcatFactory}, about 15 ms of a 70 ms admission on
- * the development machine (README, "The launcher and what it costs"). The JVM's own trace of call
+ * the development machine (docs/benchmarks-and-capacity.md, "gpu-agent admit without
+ * -XDstringConcat=inline"). The JVM's own trace of call
  * site linkage ({@code java.lang.invoke.MethodHandle.TRACE_METHOD_LINKAGE}) names every
  * invokedynamic site it links and the class holding it.
  */

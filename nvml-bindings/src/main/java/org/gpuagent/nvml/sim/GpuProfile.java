@@ -70,7 +70,7 @@ public record GpuProfile(DeviceIdentity identity, Memory memory, Power power, Th
             new DeviceIdentity("GPU-5e7c1a2b-93d4-4f60-8b1e-2c9d7a4f6e31", "Quadro P1000", Brand.QUADRO,
                     "00000000:01:00.0", Optional.of("0324418052231"), Optional.of("86.07.3E.00.1D"),
                     Optional.of(new ComputeCapability(6, 1))),
-            // The reference notes (shared/reference/README.md) measured a CUDA context at 526 MiB
+            // The reference notes (docs/reference-data.md) measured a CUDA context at 526 MiB
             // on the H200's 132 SMs and expect 100-300 MiB on a P1000, growing with the SM count;
             // ARCHITECTURE.md puts Pascal at 150-300 MiB. Taking 150 MiB as the fixed part (the
             // low end of the Pascal range) leaves (526-150)/132 = 2.85 MiB per SM, so the P1000's
@@ -89,7 +89,7 @@ public record GpuProfile(DeviceIdentity identity, Memory memory, Power power, Th
             Set.of());
 
     /**
-     * NVIDIA H200 as read on a real one ({@code shared/reference/nvml-h200/}: nvml-dump.json and
+     * NVIDIA H200 as read on a real one ({@code docs/reference-data/nvml-h200/}: nvml-dump.json and
      * nvidia-smi-q.xml): 143771 MiB with 616 MiB reserved, energy counter, no fan (NOT_SUPPORTED),
      * 700 W, stays in P0 when idle, PCIe gen 5 x16, compute 9.0, a 526 MiB CUDA context (measured).
      * Hopper has NVDEC but no NVENC: the encoder queries answer, always 0.

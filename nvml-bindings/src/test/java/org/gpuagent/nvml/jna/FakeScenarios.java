@@ -11,7 +11,7 @@ import org.gpuagent.nvml.PowerLimitConstraints;
 final class FakeScenarios {
     static final long MIB = 1024L * 1024L;
 
-    /** {@code h200.scenario}: the H200 of ../shared/reference/nvml-h200/, idle. */
+    /** {@code h200.scenario}: the H200 of docs/reference-data/nvml-h200/, idle. */
     static final ExpectedGpu H200 = new ExpectedGpu(
             "NVIDIA H200",
             "GPU-18cb343f-5c18-c7cf-5ca0-1d49553d8855",
