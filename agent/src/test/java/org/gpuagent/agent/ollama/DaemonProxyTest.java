@@ -49,8 +49,14 @@ class DaemonProxyTest {
                         .ofString("{\"model\":\"small:1b\",\"prompt\":\"hi\",\"stream\":false}")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, r.statusCode(), r.body());
-                leases = leases(http, d, dir);
-                assertTrue(leases.contains("\"holder\":\"ollama-model:small:1b\""), leases);
+                // the lease, once resized to what the model takes (size_vram)
+                long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+                do {
+                    leases = leases(http, d, dir);
+                    Thread.sleep(20);
+                } while (!leases.contains("\"bytes\":" + ProxyRig.SMALL.sizeVram()) && System.nanoTime() < end);
+                assertTrue(leases.contains("\"holder\":\"ollama-model:small:1b\"")
+                        && leases.contains("\"bytes\":" + ProxyRig.SMALL.sizeVram()), leases);
             }
             try (Daemon d = Daemon.start(o)) {
                 assertEquals(leases, leases(http, d, dir));

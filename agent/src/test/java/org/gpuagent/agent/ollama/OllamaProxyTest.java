@@ -79,13 +79,21 @@ class OllamaProxyTest {
         // large is now the most recently used and small the least, though small is the older
         // lease: newest-evicted-first alone would pick large
         rig.generate(LARGE.name());
-        // 4 GiB − 192 MiB budget; both models hold about 2.3 GiB; Frigate's 2000 MiB needs one gone
+        // settled: both leases resized to what /api/ps shows and the GPU observed with both models
+        // (a resize still on its way while the preemption waits is another matter, see the report)
+        await("both models settled", () -> rig.modelLease(SMALL.name()).map(Lease::bytes).orElse(0L)
+                == SMALL.sizeVram() && rig.modelLease(LARGE.name()).map(Lease::bytes).orElse(0L) == LARGE.sizeVram()
+                && rig.view().service("ollama").orElseThrow().observedBytes() == SMALL.sizeVram() + LARGE.sizeVram());
+        // 4 GiB − 192 MiB budget; both models hold 2.15 GiB; Frigate's 2000 MiB needs one gone
+        org.gpuagent.scheduler.LedgerView before = rig.view();
         Decision.Final d = rig.ledger.request(AdmissionRequest.of("frigate").withBytes(2000 * MIB)
                 .withHolder("systemd:frigate.service").withWait(Duration.ofSeconds(10))).outcome().get();
 
         Decision.AdmittedAfterPreemption a = assertInstanceOf(Decision.AdmittedAfterPreemption.class, d);
         assertEquals(List.of(Optional.of(ModelName.holder(SMALL.name()))),
-                a.victims().stream().map(Lease::holder).toList());
+                a.victims().stream().map(Lease::holder).toList(), a.sentence() + "; before: committed "
+                + before.committedBytes() / MIB + " MiB, unattributed " + before.unattributedBytes() / MIB
+                + " MiB, services " + before.services() + ", leases " + before.leases());
         assertEquals(List.of(SMALL.name()), rig.ollama.unloads);
         assertTrue(rig.ollama.isLoaded(LARGE.name()));
         await("the proxy forgets the unloaded model's lease", () -> rig.proxy.leases().leased().keySet()

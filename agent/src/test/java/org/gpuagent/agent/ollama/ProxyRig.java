@@ -114,11 +114,15 @@ final class ProxyRig implements AutoCloseable {
         AdmissionController l = ledger;
         OllamaAdmission p = proxy;
         try {
+            // one read of the process list, as one sampler collect: used memory and its processes
+            // read apart could show a process that exits in between as unattributed use
+            List<SimProcess> processes = gpu.processes();
+            long used = processes.stream().mapToLong(SimProcess::usedBytes).sum();
             Observation.Builder b = Observation.builder(InstantSource.system().instant(),
-                    gpu.profile().memory().totalBytes()).used(gpu.usedBytes());
+                    gpu.profile().memory().totalBytes()).used(used);
             long attributed = 0;
             Map<String, Map<Optional<String>, Long>> byService = new java.util.LinkedHashMap<>();
-            for (SimProcess proc : gpu.processes()) {
+            for (SimProcess proc : processes) {
                 String model = ollama.modelOf(proc.pid());
                 String[] serviceHolder = model != null ? new String[] {"ollama", ModelName.holder(model)}
                         : holders.get(proc.pid());
@@ -137,7 +141,7 @@ final class ProxyRig implements AutoCloseable {
                 }
                 split.forEach((holder, bytes) -> b.holder(service, holder.orElseThrow(), bytes));
             });
-            b.unattributed(Math.max(0, gpu.usedBytes() - attributed));
+            b.unattributed(Math.max(0, used - attributed));
             b.livenessKnown();
             for (Lease lease : l.view().leases()) {
                 lease.holder().ifPresent(b::alive);
