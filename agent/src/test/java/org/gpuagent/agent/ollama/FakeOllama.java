@@ -226,12 +226,14 @@ final class FakeOllama implements AutoCloseable {
         }
         Thread.sleep(loadDelay.toMillis());
         int pid = nextPid.incrementAndGet();
+        // known as the model's before it takes memory, and until it has given it back: the
+        // observer must never see the model's memory as nobody's
+        pidModel.put(pid, m.name());
         SimProcess p = gpu.startProcess(pid, "ollama");
         long rest = m.sizeVram() - p.usedBytes();
         if (rest > 0) {
             p.allocate(rest);
         }
-        pidModel.put(pid, m.name());
         loaded.put(m.name(), p);
     }
 
@@ -239,8 +241,8 @@ final class FakeOllama implements AutoCloseable {
         unloads.add(name);
         SimProcess p = loaded.remove(name);
         if (p != null) {
-            pidModel.remove(p.pid());
             p.exit();
+            pidModel.remove(p.pid());
         }
     }
 

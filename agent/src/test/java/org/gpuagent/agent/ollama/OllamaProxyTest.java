@@ -79,12 +79,7 @@ class OllamaProxyTest {
         // large is now the most recently used and small the least, though small is the older
         // lease: newest-evicted-first alone would pick large
         rig.generate(LARGE.name());
-        // settled: both leases resized to what /api/ps shows and the GPU observed with both models
-        // (a resize still on its way while the preemption waits is another matter, see the report)
-        await("both models settled", () -> rig.modelLease(SMALL.name()).map(Lease::bytes).orElse(0L)
-                == SMALL.sizeVram() && rig.modelLease(LARGE.name()).map(Lease::bytes).orElse(0L) == LARGE.sizeVram()
-                && rig.view().service("ollama").orElseThrow().observedBytes() == SMALL.sizeVram() + LARGE.sizeVram());
-        // 4 GiB − 192 MiB budget; both models hold 2.15 GiB; Frigate's 2000 MiB needs one gone
+        // 4 GiB − 192 MiB budget; both models hold about 2.2 GiB; Frigate's 2000 MiB needs one gone
         org.gpuagent.scheduler.LedgerView before = rig.view();
         Decision.Final d = rig.ledger.request(AdmissionRequest.of("frigate").withBytes(2000 * MIB)
                 .withHolder("systemd:frigate.service").withWait(Duration.ofSeconds(10))).outcome().get();
