@@ -7,6 +7,7 @@
 #                                  preemption = { action = "ollama-unload"; url = "http://127.0.0.1:11434"; }; };
 #     admitUnits.ollama = { service = "ollama"; wait = "2m"; };              # nixpkgs' services.ollama
 #     containers.frigate = { service = "frigate"; vram = "1.2GiB"; };       # virtualisation.oci-containers
+#     ollamaProxy.enable = true;          # clients use http://127.0.0.1:11435 (docs/ollama.md)
 #     prometheus = { scrape = true; rules = true; };
 #     grafana.dashboard = true;
 #   };
@@ -20,10 +21,14 @@ let
   cfg = config.services.gpu-agent;
   sandbox = builtins.fromJSON (builtins.readFile ../systemd/sandbox.json);
   yaml = pkgs.formats.yaml { };
+  # ollamaProxy fills settings.ollama; keys written there themselves win.
+  settings = cfg.settings // lib.optionalAttrs cfg.ollamaProxy.enable {
+    ollama = { inherit (cfg.ollamaProxy) listen upstream; } // (cfg.settings.ollama or { });
+  };
   configFile =
     if cfg.configFile != null then cfg.configFile
-    else if cfg.settings == { } then null
-    else yaml.generate "gpu-agent.yaml" cfg.settings;
+    else if settings == { } then null
+    else yaml.generate "gpu-agent.yaml" settings;
   exe = "${cfg.package}/bin/gpu-agent";
   # Every client the module writes passes the agent's configuration: its listen.api and state-dir,
   # and, when the agent is down, the service's configured fail mode (not the built-in one).
@@ -98,6 +103,29 @@ in
         `sampling.interval = "1s"`). Empty: the built-in default. It is checked with
         `gpu-agent check-config` at build time.
       '';
+    };
+
+    ollamaProxy = {
+      enable = lib.mkOption {
+        type = lib.types.bool;
+        default = false;
+        description = ''
+          Run the Ollama admission proxy (docs/ollama.md): clients that talk to listen instead of
+          Ollama get a VRAM lease per model before it loads. Point them at it, e.g.
+          `services.open-webui.environment.OLLAMA_BASE_URL = "http://127.0.0.1:11435"`.
+          Sets settings.ollama (more keys there: min-model-bytes, ps-interval, wait, max-body).
+        '';
+      };
+      listen = lib.mkOption {
+        type = lib.types.str;
+        default = "127.0.0.1:11435";
+        description = "Where clients reach the proxy (HOST:PORT).";
+      };
+      upstream = lib.mkOption {
+        type = lib.types.str;
+        default = "http://127.0.0.1:11434";
+        description = "Ollama's own URL (nixpkgs' services.ollama listens on 127.0.0.1:11434).";
+      };
     };
 
     configFile = lib.mkOption {

@@ -1,8 +1,10 @@
 package org.gpuagent.agent.config;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.gpuagent.agent.notify.SinkConfig;
@@ -35,10 +37,34 @@ public record AgentConfig(
         List<ServiceConfig> services,
         Notifications notifications,
         Optional<Path> nvmlLibrary,
-        FfmpegSizeTable ffmpegSizes) {
+        FfmpegSizeTable ffmpegSizes,
+        Optional<OllamaProxy> ollama) {
 
     public AgentConfig {
         services = List.copyOf(services);
+        Objects.requireNonNull(ollama, "ollama");
+    }
+
+    /**
+     * The Ollama admission proxy ({@code ollama}); absent, it is off.
+     *
+     * @param listen        where clients reach it, as they would reach Ollama
+     * @param upstream      Ollama's own URL
+     * @param service       the configured service whose priority model leases take
+     * @param minModelBytes the smallest model lease
+     * @param psInterval    how often {@code GET /api/ps} is asked which models are loaded
+     * @param maxWait       how long a request waits for its model's memory before {@code 503}
+     * @param maxBodyBytes  the largest request body that names a model (it is read whole to find the name)
+     */
+    public record OllamaProxy(HostPort listen, URI upstream, String service, long minModelBytes,
+            Duration psInterval, Duration maxWait, long maxBodyBytes) {
+        public OllamaProxy {
+            Objects.requireNonNull(listen, "listen");
+            Objects.requireNonNull(upstream, "upstream");
+            Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(psInterval, "psInterval");
+            Objects.requireNonNull(maxWait, "maxWait");
+        }
     }
 
     /**

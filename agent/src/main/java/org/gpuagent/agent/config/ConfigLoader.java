@@ -254,11 +254,12 @@ public final class ConfigLoader {
 
         AgentConfig.Notifications notifications = NotificationsSection.read(top.section("notifications"));
         FfmpegSizeTable ffmpegSizes = SizingSection.read(top.section("sizing"));
+        Optional<AgentConfig.OllamaProxy> ollama = OllamaSection.read(top, services.services(), List.of(metrics, api));
 
         return new AgentConfig(device, deviceMemory, headroom, new AgentConfig.Sampling(interval, slowEvery, callTimeout, evictionInterval),
                 new AgentConfig.Listen(metrics, api), stateDir, reconcile,
                 new AgentConfig.Exporter(pidLabels, containerStores), services.services(), notifications, nvmlLibrary,
-                ffmpegSizes);
+                ffmpegSizes, ollama);
     }
 
     private static Headroom headroom(YamlSection top) {

@@ -17,8 +17,8 @@ import java.util.OptionalInt;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.gpuagent.agent.StateDirectory;
-import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.agent.sizing.LeaseSizing;
 import org.gpuagent.agent.sizing.Recommendation;
 import org.gpuagent.agent.Version;
@@ -41,6 +41,11 @@ import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notifier;
+import org.gpuagent.agent.ollama.LedgerModels;
+import org.gpuagent.agent.ollama.ModelSizes;
+import org.gpuagent.agent.ollama.ModelUse;
+import org.gpuagent.agent.ollama.OllamaAdmission;
+import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.exporter.GpuMetrics;
 import org.gpuagent.exporter.MetricsServer;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
@@ -120,6 +125,7 @@ public final class Daemon implements AutoCloseable {
     private FileJournal journal;
     private MetricsServer metricsServer;
     private ApiServer apiServer;
+    private OllamaAdmission ollama;
 
     private Daemon(AgentConfig config, Path stateDir, InstantSource clock) {
         this.config = config;
@@ -192,12 +198,28 @@ public final class Daemon implements AutoCloseable {
             return StatusJson.of(agent, sample, arbitrated, ledger.view(), config::service);
         }, publisher, sizing);
 
+        startOllamaProxy(sim.<UnaryOperator<Actuator>>map(x -> real -> new SimulatedEviction(real, x,
+                SIM_EVICTION_DELAY)).orElse(UnaryOperator.identity()), learned, publishSizes, clock);
+
         AttributionChain attributor = attribution(sim);
         sampler.addListener(metrics.listener(attributor));
-        sampler.addListener(new LedgerObserver(ledger, device, attributor, liveness(sim), observation -> {
-            publisher.run();
-            sizing.observe(observation, ledger.view());
-        }));
+        LedgerObserver observer = new LedgerObserver(ledger, device, attributor, liveness(sim),
+                observation -> {
+                    publisher.run();
+                    sizing.observe(observation, ledger.view());
+                });
+        if (ollama != null) {
+            String ollamaService = config.ollama().orElseThrow().service();
+            observer.withSplit((service, use) -> {
+                if (!service.equals(ollamaService)) {
+                    return use;
+                }
+                Map<Optional<String>, Long> split = ModelUse.split(use, ollama.leases().observedByHolder());
+                ollama.leases().observedUse(split);
+                return split;
+            });
+        }
+        sampler.addListener(observer);
         sampler.addListener(events);
         ledger.addListener(new EvictionWatch(timers, clock, s.evictionInterval(), ledger::view,
                 service -> schedulerConfig.service(service).map(Service::evictionDeadline)
@@ -211,6 +233,28 @@ public final class Daemon implements AutoCloseable {
                 + " headroom), services " + String.join(", ", config.services().stream().map(ServiceConfig::name)
                 .toList()) + "; configuration " + o.configSource() + "; state in " + stateDir);
         events.failOpenRecord(stateDir, clock.instant());
+    }
+
+    /**
+     * The Ollama admission proxy, when {@code ollama} is configured; it adopts the model leases
+     * recovered, and learns model sizes in the agent's one store ({@code learned}: two instances on
+     * one file would overwrite each other), republishing the sizes' metrics after each record.
+     *
+     * @param onSimulator what becomes of a model's unload on the simulator (it acts on the simulator)
+     */
+    private void startOllamaProxy(UnaryOperator<Actuator> onSimulator, LearnedSizes learned, Runnable publishSizes,
+            InstantSource clock) throws StartupException {
+        if (config.ollama().isEmpty()) {
+            return;
+        }
+        AgentConfig.OllamaProxy cfg = config.ollama().get();
+        try {
+            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActions, onSimulator,
+                    clock), ModelSizes.stored(learned, cfg.service(), clock, publishSizes), clock);
+        } catch (IOException e) {
+            throw new StartupException(oneLine(e), e);
+        }
+        shutdown.add(Shutdown.Stage.REFUSE_REQUESTS, "Ollama proxy", ollama);
     }
 
     private static Backend backend(Options o, InstantSource clock) throws StartupException {
@@ -363,6 +407,11 @@ public final class Daemon implements AutoCloseable {
 
     public int apiPort() {
         return apiServer.port();
+    }
+
+    /** The Ollama proxy's port; empty when it is off. */
+    public OptionalInt ollamaPort() {
+        return ollama == null ? OptionalInt.empty() : OptionalInt.of(ollama.address().getPort());
     }
 
     public int metricsPort() {

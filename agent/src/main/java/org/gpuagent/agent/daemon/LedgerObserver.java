@@ -1,6 +1,7 @@
 package org.gpuagent.agent.daemon;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,7 +40,17 @@ final class LedgerObserver implements Consumer<GpuSnapshot> {
     private final ProcessAttributor attributor;
     private final HolderLiveness liveness;
     private final Consumer<Observation> observed;
+    private volatile UseSplit split = (service, use) -> use;
     private boolean warnedNoProcesses;
+
+    /**
+     * Re-divides one service's observed use among its holders (the Ollama proxy gives each model
+     * lease what {@code /api/ps} shows for it); must keep the total.
+     */
+    @FunctionalInterface
+    interface UseSplit {
+        Map<Optional<String>, Long> apply(String service, Map<Optional<String>, Long> use);
+    }
 
     /**
      * @param observed called with each observation the ledger has applied (on the writer's
@@ -52,6 +63,12 @@ final class LedgerObserver implements Consumer<GpuSnapshot> {
         this.attributor = attributor;
         this.liveness = liveness;
         this.observed = observed;
+    }
+
+    /** Sets how observed use is divided among a service's holders; default as attributed. */
+    LedgerObserver withSplit(UseSplit s) {
+        this.split = s;
+        return this;
     }
 
     @Override
@@ -85,6 +102,7 @@ final class LedgerObserver implements Consumer<GpuSnapshot> {
             compute.ifPresent(l -> l.forEach(p -> byPid.merge(p.pid(), p.usedBytes().orElse(0), Math::max)));
             graphics.ifPresent(l -> l.forEach(p -> byPid.merge(p.pid(), p.usedBytes().orElse(0), Math::max)));
             long attributed = 0;
+            Map<String, Map<Optional<String>, Long>> byService = new LinkedHashMap<>();
             for (Map.Entry<Integer, Long> e : byPid.entrySet()) {
                 Optional<ProcessAttributor.Attribution> a = attributor.attribute(e.getKey());
                 if (a.isEmpty()) {
@@ -92,12 +110,17 @@ final class LedgerObserver implements Consumer<GpuSnapshot> {
                 }
                 long bytes = e.getValue();
                 attributed += bytes;
-                if (a.get().holder().isPresent()) {
-                    b.holder(a.get().service(), a.get().holder().get(), bytes);
-                } else {
-                    b.service(a.get().service(), bytes);
-                }
+                byService.computeIfAbsent(a.get().service(), k -> new LinkedHashMap<>())
+                        .merge(a.get().holder(), bytes, Long::sum);
             }
+            UseSplit s = split;
+            byService.forEach((service, use) -> s.apply(service, use).forEach((holder, bytes) -> {
+                if (holder.isPresent()) {
+                    b.holder(service, holder.get(), bytes);
+                } else {
+                    b.service(service, bytes);
+                }
+            }));
             b.unattributed(Math.max(0, mem.usedBytes() - attributed));
         } else if (!warnedNoProcesses) {
             warnedNoProcesses = true;

@@ -67,6 +67,22 @@ class LedgerObserverTest {
         return ((Decision.Admitted) d).lease().id().value();
     }
 
+    /** The Ollama proxy's split: each model lease is given what /api/ps shows for it, the rest stays. */
+    @Test
+    void aSplitGivesModelLeasesTheirShareOfTheServicesUse() {
+        host.device(0).startProcess(100, "ollama").allocate(1500 * MIB);
+        ProcessAttributor attributor = pid -> pid == 100
+                ? Optional.of(new ProcessAttributor.Attribution("ollama", Optional.of("systemd:ollama.service")))
+                : Optional.empty();
+        LedgerObserver o = new LedgerObserver(ledger, new DeviceChoice("0"), attributor, HolderLiveness.processes(),
+                x -> { }).withSplit((service, use) -> service.equals("ollama")
+                        ? org.gpuagent.agent.ollama.ModelUse.split(use, Map.of("ollama-model:a:1b", 1200 * MIB)) : use);
+        Observation obs = o.observe(sampler.collectOnce(), ledger.view()).orElseThrow();
+        assertEquals(Map.of("systemd:ollama.service", CONTEXT + 300 * MIB, "ollama-model:a:1b", 1200 * MIB),
+                obs.bytesByHolder());
+        assertEquals(Map.of("ollama", CONTEXT + 1500 * MIB), obs.bytesByService());
+    }
+
     @Test
     void attributesByHolderAndServiceAndCountsTheRestUnattributed() {
         host.device(0).startProcess(100, "ollama").allocate(900 * MIB);

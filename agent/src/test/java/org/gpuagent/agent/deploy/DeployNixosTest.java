@@ -334,4 +334,17 @@ class DeployNixosTest {
     static List<Object> list(Object o) {
         return (List<Object>) o;
     }
+
+    /** ollamaProxy.enable writes settings.ollama, so the agent gets a configuration file checked at build time. */
+    @Test
+    void theOllamaProxyOptionConfiguresTheAgent() throws Exception {
+        Map<String, Object> r = map(eval("{ services.gpu-agent = { enable = true; ollamaProxy.enable = true; }; }",
+                "{ exec = r.systemd.services.gpu-agent.serviceConfig.ExecStart; checks = r.system.checks; }"));
+        assertEquals(EXE + " run --backend nvml --state-dir /var/lib/gpu-agent --config " + STORE + "gpu-agent.yaml",
+                r.get("exec"));
+        assertEquals(List.of(STORE + "gpu-agent-check-config"), r.get("checks"));
+        Map<String, Object> off = map(eval("{ services.gpu-agent = { enable = true; ollamaProxy.upstream = "
+                + "\"http://10.0.0.2:11434\"; }; }", "{ exec = r.systemd.services.gpu-agent.serviceConfig.ExecStart; }"));
+        assertEquals(EXE + " run --backend nvml --state-dir /var/lib/gpu-agent", off.get("exec"), "off unless enabled");
+    }
 }
