@@ -20,8 +20,8 @@ import org.gpuagent.scheduler.journal.RecoveredLedger;
  * <p><b>How the ledger is built.</b> This class decides; its parts keep the state and do one job
  * each:
  * <ul>
- * <li>{@link Accounts}: every lease in its (service, holder) group, and what the groups commit
- *     against the {@link Budget};
+ * <li>{@link Accounts}: every lease in its (service, holder) group ({@link LeaseGroup}), and what
+ *     the groups commit against the {@link Budget};
  * <li>{@link WaitQueue}: the requests waiting, in priority then arrival order, with their deadline
  *     timers;
  * <li>{@link Preemption}: plans on the groups ({@link PreemptionPlanner} chooses), turns the
@@ -200,7 +200,7 @@ final class VramLedger {
         }
         long free = accounts.free();
         Preemption.Planned planned = preemption.plan(p, now);
-        PreemptionPlanner.Plan<Accounts.Group> plan = planned.plan();
+        PreemptionPlanner.Plan<LeaseGroup> plan = planned.plan();
         switch (plan.outcome()) {
             case FITS -> {
                 Instant deadline = Preemption.later(now.plus(wait), planned.awaitedDeadline());
@@ -271,7 +271,7 @@ final class VramLedger {
         }
         long free = accounts.free();
         Preemption.Planned planned = preemption.plan(priority, bytes, now);
-        PreemptionPlanner.Plan<Accounts.Group> plan = planned.plan();
+        PreemptionPlanner.Plan<LeaseGroup> plan = planned.plan();
         return switch (plan.outcome()) {
             case FITS -> {
                 Instant deadline = Preemption.later(now.plus(wait), planned.awaitedDeadline());
@@ -451,7 +451,7 @@ final class VramLedger {
             }
             Preemption.Planned planned = preemption.plan(p, now);
             if (planned.plan().outcome() == PreemptionPlanner.Outcome.PREEMPT) {
-                List<Accounts.Group> victims = planned.plan().victims();
+                List<LeaseGroup> victims = planned.plan().victims();
                 Instant deadline = Preemption.later(p.deadline, Preemption.evictionDeadline(victims, now));
                 if (!deadline.equals(p.deadline)) {
                     p.deadline = deadline;
@@ -496,19 +496,9 @@ final class VramLedger {
         return held.size();
     }
 
-    /**
-     * Records a use of a counted lease; a time earlier than the one recorded is ignored (uses may
-     * be reported out of order). Changes no count and no view, and is not journaled.
-     */
+    /** Records a use of a counted lease: see {@link Accounts#touch}. */
     boolean touch(LeaseId id, Instant lastUsed) {
-        Accounts.Slot slot = accounts.slot(id);
-        if (slot == null) {
-            return false;
-        }
-        if (slot.lastUsed == null || lastUsed.isAfter(slot.lastUsed)) {
-            slot.lastUsed = lastUsed;
-        }
-        return true;
+        return accounts.touch(id, lastUsed);
     }
 
     /** Runs {@code durable} once everything journaled so far is durable, or {@code failed}: see {@link Acknowledgements}. */
