@@ -19,73 +19,18 @@ import java.util.Set;
  * a service's holderless group observes the service's use that its holder groups do not account
  * for (so use by a service's unleased processes still counts). Committed C = Σ over groups of
  * max(leased, observed) + unattributed, kept up to date incrementally and recomputed from scratch
- * on every observation. A group is also the unit of preemption: evicting a holder frees all it
- * uses.
+ * on every observation. A group ({@link LeaseGroup}) is also the unit of preemption: evicting a
+ * holder frees all it uses.
  */
 final class Accounts {
 
     private record GroupKey(String service, String holder) {
     }
 
-    /** Leases of one service and one holder (or the service's holderless leases). */
-    static final class Group implements PreemptionPlanner.Candidate {
-        final ServiceState service;
-        final String holder;
-        final LinkedHashMap<LeaseId, Slot> members = new LinkedHashMap<>();
-        long leasedBytes;
-        long evictingBytes;
-        int evicting;
-        long observedBytes;
-        long contribution;
-        long age;
-        boolean overUse;
-
-        Group(ServiceState service, String holder) {
-            this.service = service;
-            this.holder = holder;
-        }
-
-        @Override
-        public PriorityClass priority() {
-            return service.service.priority();
-        }
-
-        @Override
-        public boolean preemptible() {
-            return service.service.preemptible();
-        }
-
-        @Override
-        public long releasableBytes() {
-            return contribution;
-        }
-
-        @Override
-        public long age() {
-            return age;
-        }
-
-        /** The latest last use of its leases; {@link Instant#MIN} when none was ever touched. */
-        @Override
-        public Instant lastUsed() {
-            Instant latest = Instant.MIN;
-            for (Slot s : members.values()) {
-                if (s.lastUsed != null && s.lastUsed.isAfter(latest)) {
-                    latest = s.lastUsed;
-                }
-            }
-            return latest;
-        }
-
-        boolean hasActive() {
-            return evicting < members.size();
-        }
-    }
-
     /** One service's counts and its holderless group. */
     static final class ServiceState {
         final Service service;
-        final Group holderless;
+        final LeaseGroup holderless;
         long observedBytes;
         long holderGroupsObserved;
         long leasedBytes;
@@ -94,14 +39,14 @@ final class Accounts {
 
         ServiceState(Service service) {
             this.service = service;
-            this.holderless = new Group(this, null);
+            this.holderless = new LeaseGroup(this, null);
         }
     }
 
     /** Where one lease stands: its current state and its group. */
     static final class Slot {
         Lease lease;
-        final Group group;
+        final LeaseGroup group;
         /** When reconciliation first saw its holder gone; null while it is alive. */
         Instant goneSince;
         /**
@@ -110,7 +55,7 @@ final class Accounts {
          */
         Instant lastUsed;
 
-        Slot(Lease lease, Group group) {
+        Slot(Lease lease, LeaseGroup group) {
             this.lease = lease;
             this.group = group;
         }
@@ -122,7 +67,7 @@ final class Accounts {
     private final Set<String> configured;
     private final LinkedHashMap<LeaseId, Slot> leases = new LinkedHashMap<>();
     /** Holder groups in creation order, which is age order (a group's age is its first lease id). */
-    private final LinkedHashMap<GroupKey, Group> holderGroups = new LinkedHashMap<>();
+    private final LinkedHashMap<GroupKey, LeaseGroup> holderGroups = new LinkedHashMap<>();
 
     private Budget budget;
     private long committed;
@@ -187,7 +132,7 @@ final class Accounts {
     }
 
     /** Holder groups, oldest first. */
-    Collection<Group> holderGroups() {
+    Collection<LeaseGroup> holderGroups() {
         return holderGroups.values();
     }
 
@@ -234,7 +179,7 @@ final class Accounts {
     /** C recomputed from scratch; must equal the incrementally kept value. */
     long recomputeCommitted() {
         long c = unattributed;
-        for (Group g : holderGroups.values()) {
+        for (LeaseGroup g : holderGroups.values()) {
             c += Math.max(g.leasedBytes, g.observedBytes);
         }
         for (ServiceState s : services.values()) {
@@ -268,12 +213,12 @@ final class Accounts {
 
     void add(Lease lease) {
         ServiceState s = serviceOf(lease.service());
-        Group g;
+        LeaseGroup g;
         if (lease.holder().isPresent()) {
             GroupKey key = new GroupKey(s.service.name(), lease.holder().get());
             g = holderGroups.get(key);
             if (g == null) {
-                g = new Group(s, key.holder());
+                g = new LeaseGroup(s, key.holder());
                 g.observedBytes = observation == null ? 0 : observation.holderBytes(key.holder());
                 holderGroups.put(key, g);
                 s.holderGroupsObserved += g.observedBytes;
@@ -305,7 +250,7 @@ final class Accounts {
     /** Takes the lease out of every count; returns it as released. */
     Lease remove(Slot slot) {
         Lease lease = slot.lease;
-        Group g = slot.group;
+        LeaseGroup g = slot.group;
         ServiceState s = g.service;
         leases.remove(lease.id());
         g.members.remove(lease.id());
@@ -332,11 +277,27 @@ final class Accounts {
         return lease.released();
     }
 
+    /**
+     * Records a use of a counted lease; a time earlier than the one recorded is ignored (uses may
+     * be reported out of order). Changes no count and no view (the version stays), and is not
+     * journaled. False when the lease is not counted.
+     */
+    boolean touch(LeaseId id, Instant lastUsed) {
+        Slot slot = leases.get(id);
+        if (slot == null) {
+            return false;
+        }
+        if (slot.lastUsed == null || lastUsed.isAfter(slot.lastUsed)) {
+            slot.lastUsed = lastUsed;
+        }
+        return true;
+    }
+
     /** The lease keeps its state and group, now with {@code bytes}. */
     void resize(Slot slot, long bytes) {
         Lease lease = slot.lease;
         long delta = bytes - lease.bytes();
-        Group g = slot.group;
+        LeaseGroup g = slot.group;
         slot.lease = lease.withBytes(bytes);
         g.leasedBytes += delta;
         g.service.leasedBytes += delta;
@@ -350,7 +311,7 @@ final class Accounts {
 
     /** The lease stays counted, now as EVICTING since {@code now}. */
     void markEvicting(Slot slot, Instant now) {
-        Group g = slot.group;
+        LeaseGroup g = slot.group;
         slot.lease = slot.lease.evicting(now);
         g.evicting++;
         g.evictingBytes += slot.lease.bytes();
@@ -377,7 +338,7 @@ final class Accounts {
             s.observedBytes = o.serviceBytes(s.service.name());
             s.holderGroupsObserved = 0;
         }
-        for (Group g : holderGroups.values()) {
+        for (LeaseGroup g : holderGroups.values()) {
             g.observedBytes = o.holderBytes(g.holder);
             g.service.holderGroupsObserved += g.observedBytes;
         }
@@ -385,19 +346,19 @@ final class Accounts {
             s.holderless.observedBytes = Math.max(0, s.observedBytes - s.holderGroupsObserved);
         }
         committed = unattributed;
-        for (Group g : holderGroups.values()) {
+        for (LeaseGroup g : holderGroups.values()) {
             g.contribution = Math.max(g.leasedBytes, g.observedBytes);
             committed += g.contribution;
         }
         for (ServiceState s : services.values()) {
-            Group g = s.holderless;
+            LeaseGroup g = s.holderless;
             g.contribution = Math.max(g.leasedBytes, g.observedBytes);
             committed += g.contribution;
         }
         version++;
     }
 
-    private void recontribute(Group g) {
+    private void recontribute(LeaseGroup g) {
         long c = Math.max(g.leasedBytes, g.observedBytes);
         committed += c - g.contribution;
         g.contribution = c;

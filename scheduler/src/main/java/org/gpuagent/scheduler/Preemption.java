@@ -27,7 +27,7 @@ final class Preemption {
      * @param awaited         the evicting leases whose memory the plan counts on (FITS only)
      * @param awaitedDeadline the latest of their eviction deadlines
      */
-    record Planned(PreemptionPlanner.Plan<Accounts.Group> plan, List<Lease> awaited, Instant awaitedDeadline) {
+    record Planned(PreemptionPlanner.Plan<LeaseGroup> plan, List<Lease> awaited, Instant awaitedDeadline) {
     }
 
     private final Accounts accounts;
@@ -57,8 +57,8 @@ final class Preemption {
         long comingBack = 0;
         List<Lease> awaited = new ArrayList<>();
         Instant awaitedDeadline = now;
-        List<Accounts.Group> units = new ArrayList<>(accounts.holderGroups().size() + accounts.services().size());
-        for (Accounts.Group g : accounts.holderGroups()) {
+        List<LeaseGroup> units = new ArrayList<>(accounts.holderGroups().size() + accounts.services().size());
+        for (LeaseGroup g : accounts.holderGroups()) {
             comingBack += considerUnit(g, units, awaited, now);
         }
         for (Accounts.ServiceState s : accounts.services()) {
@@ -69,7 +69,7 @@ final class Preemption {
         for (Lease l : awaited) {
             awaitedDeadline = later(awaitedDeadline, evictionDeadlineOf(l));
         }
-        PreemptionPlanner.Plan<Accounts.Group> plan = PreemptionPlanner.plan(priority, bytes,
+        PreemptionPlanner.Plan<LeaseGroup> plan = PreemptionPlanner.plan(priority, bytes,
                 accounts.free() + comingBack, units);
         if (plan.outcome() != PreemptionPlanner.Outcome.FITS) {
             awaited = List.of();
@@ -81,7 +81,7 @@ final class Preemption {
      * Adds a group with active leases to the preemption units; returns the bytes of a group that is
      * wholly evicting and still within its eviction deadline (memory on its way back).
      */
-    private long considerUnit(Accounts.Group g, List<Accounts.Group> units, List<Lease> awaited, Instant now) {
+    private long considerUnit(LeaseGroup g, List<LeaseGroup> units, List<Lease> awaited, Instant now) {
         if (g.hasActive()) {
             units.add(g);
             return 0;
@@ -103,9 +103,9 @@ final class Preemption {
     }
 
     /** The deadline a request that preempts {@code victims} at {@code now} waits for at least. */
-    static Instant evictionDeadline(List<Accounts.Group> victims, Instant now) {
+    static Instant evictionDeadline(List<LeaseGroup> victims, Instant now) {
         Duration longest = Duration.ZERO;
-        for (Accounts.Group g : victims) {
+        for (LeaseGroup g : victims) {
             Duration d = g.service.service.evictionDeadline();
             if (d.compareTo(longest) > 0) {
                 longest = d;
@@ -161,9 +161,9 @@ final class Preemption {
     }
 
     /** The leases {@link #evict} would turn EVICTING for these groups, as they are now. */
-    static List<Lease> activeLeasesOf(List<Accounts.Group> victimGroups) {
+    static List<Lease> activeLeasesOf(List<LeaseGroup> victimGroups) {
         List<Lease> out = new ArrayList<>();
-        for (Accounts.Group g : victimGroups) {
+        for (LeaseGroup g : victimGroups) {
             for (Accounts.Slot slot : g.members.values()) {
                 if (slot.lease.state() == LeaseState.ACTIVE) {
                     out.add(slot.lease);
@@ -174,9 +174,9 @@ final class Preemption {
     }
 
     /** Turns every active lease of the victim groups EVICTING, journals it, and starts their actuators. */
-    List<Lease> evict(Pending p, List<Accounts.Group> victimGroups, Instant now) {
+    List<Lease> evict(Pending p, List<LeaseGroup> victimGroups, Instant now) {
         List<Lease> victims = new ArrayList<>();
-        for (Accounts.Group g : victimGroups) {
+        for (LeaseGroup g : victimGroups) {
             for (Accounts.Slot slot : g.members.values()) {
                 if (slot.lease.state() == LeaseState.ACTIVE) {
                     accounts.markEvicting(slot, now);

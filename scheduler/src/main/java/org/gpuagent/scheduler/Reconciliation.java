@@ -24,7 +24,7 @@ final class Reconciliation {
     }
 
     void settle(Observation o, Instant now) {
-        for (Accounts.Group g : accounts.holderGroups()) {
+        for (LeaseGroup g : accounts.holderGroups()) {
             checkOverUse(g, now);
         }
         for (Accounts.ServiceState s : accounts.services()) {
@@ -40,7 +40,7 @@ final class Reconciliation {
     }
 
     /** Raised when a group starts using more than it leased plus its tolerance; not repeated until it stops. */
-    private void checkOverUse(Accounts.Group g, Instant now) {
+    private void checkOverUse(LeaseGroup g, Instant now) {
         long tolerance = g.service.service.overUseToleranceBytes();
         boolean over = g.evicting == 0 && g.observedBytes > g.leasedBytes + tolerance;
         if (over && !g.overUse) {
@@ -63,7 +63,7 @@ final class Reconciliation {
             if (l.state() != LeaseState.EVICTING || o.takenAt().isBefore(l.evictingSince().orElseThrow())) {
                 continue;
             }
-            Accounts.Group g = slot.group;
+            LeaseGroup g = slot.group;
             long stillLeased = g.leasedBytes - g.evictingBytes;
             if (g.observedBytes <= stillLeased + g.service.service.overUseToleranceBytes()) {
                 done.add(slot);

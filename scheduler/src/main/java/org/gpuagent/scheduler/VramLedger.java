@@ -7,7 +7,6 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.function.Consumer;
 import org.gpuagent.scheduler.journal.Journal;
 import org.gpuagent.scheduler.journal.JournalRecord;
@@ -20,8 +19,8 @@ import org.gpuagent.scheduler.journal.RecoveredLedger;
  * <p><b>How the ledger is built.</b> This class decides; its parts keep the state and do one job
  * each:
  * <ul>
- * <li>{@link Accounts}: every lease in its (service, holder) group, and what the groups commit
- *     against the {@link Budget};
+ * <li>{@link Accounts}: every lease in its (service, holder) group ({@link LeaseGroup}), and what
+ *     the groups commit against the {@link Budget};
  * <li>{@link WaitQueue}: the requests waiting, in priority then arrival order, with their deadline
  *     timers;
  * <li>{@link Preemption}: plans on the groups ({@link PreemptionPlanner} chooses), turns the
@@ -32,6 +31,10 @@ import org.gpuagent.scheduler.journal.RecoveredLedger;
  *     to the listeners);
  * <li>{@link Acknowledgements}: what waits for the journal (a grant is acknowledged once durable,
  *     rolled back when it cannot be; a release once durable);
+ * <li>{@link Answers}: how a request is told what was decided (queued, granted, denied), with its
+ *     event;
+ * <li>{@link Resizing}: the resize path (a lease asking for another size);
+ * <li>{@link DryRun}: what a request would be told now, changing nothing;
  * <li>{@link Sentences}: every sentence a decision or an event carries, from its fields.
  * </ul>
  * Results go back to the controller through {@link Completions}, events to its listeners.
@@ -49,7 +52,6 @@ final class VramLedger {
     private final SchedulerConfig config;
     private final InstantSource clock;
     private final Journal journal;
-    private final Consumer<LedgerEvent> events;
     private final Completions completions;
     private final Sentences say;
     private final Accounts accounts;
@@ -58,8 +60,10 @@ final class VramLedger {
     private final Retirement retire;
     private final Reconciliation reconciliation;
     private final Acknowledgements acknowledge;
+    private final Answers answers;
+    private final Resizing resizing;
+    private final DryRun dryRun;
 
-    private long nextLeaseId;
     private boolean closed;
 
     VramLedger(SchedulerConfig config, InstantSource clock, Timers timers, Journal journal, Evictor evictor,
@@ -67,7 +71,6 @@ final class VramLedger {
         this.config = config;
         this.clock = clock;
         this.journal = journal;
-        this.events = events;
         this.completions = completions;
         this.say = say;
         this.accounts = new Accounts(config, LOG);
@@ -77,7 +80,10 @@ final class VramLedger {
         this.reconciliation = new Reconciliation(accounts, retire, events);
         this.acknowledge = new Acknowledgements(accounts, journal, retire, completions, clock);
         RecoveredLedger recovered = journal.recovered();
-        nextLeaseId = recovered.nextLeaseId();
+        this.answers = new Answers(accounts, queue, journal, events, completions, say, acknowledge,
+                recovered.nextLeaseId());
+        this.resizing = new Resizing(accounts, queue, journal, events, say, acknowledge, answers);
+        this.dryRun = new DryRun(config, clock, journal, say, accounts, queue, preemption);
         for (Lease l : recovered.leases()) {
             accounts.add(l);
         }
@@ -114,7 +120,7 @@ final class VramLedger {
         long requested = p.request.bytes().orElse(s == null ? 0 : s.service.defaultRequestBytes());
         if (s == null) {
             List<String> known = config.services().stream().map(Service::name).toList();
-            finish(p, new Decision.Denied(p.requestId, p.request.service(), requested, Decision.Reason.UNKNOWN_SERVICE,
+            answers.finish(p, new Decision.Denied(p.requestId, p.request.service(), requested, Decision.Reason.UNKNOWN_SERVICE,
                     0, List.of(), Sentences.unknownService(p.request.service(), known)));
             return;
         }
@@ -126,54 +132,38 @@ final class VramLedger {
         decide(p, now);
     }
 
-    /**
-     * A resize: a shrink is applied at once (and may admit requests waiting); a growth is an
-     * admission of the difference, decided as a request of the lease's service and holder is.
-     */
+    /** A resize: a shrink is applied at once (and may admit requests waiting); a growth is decided as a request. */
     private void arriveResize(Pending p) {
         Instant now = clock.instant();
         p.submittedAt = now;
-        Accounts.Slot slot = accounts.slot(p.resizing);
-        if (slot == null) {
-            finish(p, new Decision.Denied(p.requestId, "", p.resizeTo, Decision.Reason.LEASE_NOT_FOUND, 0, List.of(),
-                    Sentences.noSuchLease(p.resizing)));
-            return;
-        }
-        Lease lease = slot.lease;
-        p.service = slot.group.service;
-        p.request = new AdmissionRequest(lease.service(), OptionalLong.of(p.resizeTo), lease.holder(), List.of(),
-                p.request.maxWait());
-        p.bytes = p.resizeTo - lease.bytes();
-        if (refusedOutright(p, p.resizeTo, now)) {
+        if (!resizing.adopt(p) || refusedOutright(p, p.resizeTo, now)) {
             return;
         }
         if (p.bytes <= 0) {
-            resized(p, slot, now);
+            resizing.resized(p, now);
             drain();
             return;
         }
-        if (lease.state() == LeaseState.EVICTING) {
-            deny(p, Decision.Reason.LEASE_EVICTING, 0, List.of(), Sentences.leaseEvicting(), now);
-            return;
+        if (resizing.stillResizable(p, now)) {
+            decide(p, now);
         }
-        decide(p, now);
     }
 
     /** Refuses {@code p} when the ledger is closed, the journal not writable, or {@code total} over the budget. */
     private boolean refusedOutright(Pending p, long total, Instant now) {
         if (closed) {
-            deny(p, Decision.Reason.SHUTDOWN, 0, List.of(), Sentences.shutdown(p.name(), p.bytes), now);
+            answers.deny(p, Decision.Reason.SHUTDOWN, 0, List.of(), Sentences.shutdown(p.name(), p.bytes), now);
             return true;
         }
         Journal.Health health = journal.health();
         if (!health.writable()) {
-            deny(p, Decision.Reason.JOURNAL_UNAVAILABLE, 0, List.of(),
+            answers.deny(p, Decision.Reason.JOURNAL_UNAVAILABLE, 0, List.of(),
                     Sentences.journalUnavailable(p.name(), p.bytes, health.problem().orElseThrow()), now);
             return true;
         }
         Budget budget = accounts.budget();
         if (budget.exceededBy(total)) {
-            deny(p, Decision.Reason.EXCEEDS_BUDGET, p.bytes - Math.max(0, accounts.free()), List.of(),
+            answers.deny(p, Decision.Reason.EXCEEDS_BUDGET, p.bytes - Math.max(0, accounts.free()), List.of(),
                     Sentences.exceedsBudget(p.name(), total, budget), now);
             return true;
         }
@@ -186,11 +176,11 @@ final class VramLedger {
         int ahead = queue.ahead(p.priority());
         if (ahead > 0) {
             if (wait.isZero()) {
-                deny(p, Decision.Reason.WAITING_AHEAD, Math.max(0, p.bytes - accounts.free()), List.of(),
+                answers.deny(p, Decision.Reason.WAITING_AHEAD, Math.max(0, p.bytes - accounts.free()), List.of(),
                         Sentences.deniedBehind(p.name(), p.bytes, ahead), now);
             } else {
                 Instant deadline = now.plus(wait);
-                enqueue(p, deadline, List.of(), say.queuedBehind(p.name(), p.bytes, ahead, deadline, now), now);
+                answers.enqueue(p, deadline, List.of(), say.queuedBehind(p.name(), p.bytes, ahead, deadline, now), now);
             }
             return;
         }
@@ -200,199 +190,44 @@ final class VramLedger {
         }
         long free = accounts.free();
         Preemption.Planned planned = preemption.plan(p, now);
-        PreemptionPlanner.Plan<Accounts.Group> plan = planned.plan();
+        PreemptionPlanner.Plan<LeaseGroup> plan = planned.plan();
         switch (plan.outcome()) {
             case FITS -> {
                 Instant deadline = Preemption.later(now.plus(wait), planned.awaitedDeadline());
-                enqueue(p, deadline, planned.awaited(),
+                answers.enqueue(p, deadline, planned.awaited(),
                         say.comingBack(p.name(), p.bytes, free, planned.awaited(), deadline, now), now);
             }
             case PREEMPT -> {
                 Instant deadline = Preemption.later(now.plus(wait), Preemption.evictionDeadline(plan.victims(), now));
                 p.deadline = deadline;
                 List<Lease> victims = preemption.evict(p, plan.victims(), now);
-                enqueue(p, deadline, victims, say.preempting(p.name(), p.bytes, free, victims, deadline, now), now);
+                answers.enqueue(p, deadline, victims, say.preempting(p.name(), p.bytes, free, victims, deadline, now), now);
             }
             case CANNOT_HELP -> {
                 boolean lowerButNotPreemptible = preemption.lowerButNotPreemptible(p.priority());
                 if (wait.isZero()) {
-                    deny(p, Decision.Reason.INSUFFICIENT_VRAM, p.bytes - free, preemption.inTheWay(p.priority()),
+                    answers.deny(p, Decision.Reason.INSUFFICIENT_VRAM, p.bytes - free, preemption.inTheWay(p.priority()),
                             Sentences.deniedNoRoom(p.name(), p.bytes, free, plan, lowerButNotPreemptible), now);
                 } else {
                     Instant deadline = now.plus(wait);
-                    enqueue(p, deadline, List.of(), say.queuedNoRoom(p.name(), p.bytes, free, plan,
+                    answers.enqueue(p, deadline, List.of(), say.queuedNoRoom(p.name(), p.bytes, free, plan,
                             lowerButNotPreemptible, deadline, now), now);
                 }
             }
         }
     }
 
-    /**
-     * What {@link #request} would decide for {@code r} now, changing nothing: the same checks in the
-     * same order as {@link #arrive} and {@link #decide}. {@code ForecastTest} holds the two together.
-     */
+    /** What {@link #request} would decide for {@code r} now, changing nothing: see {@link DryRun}. */
     Forecast forecast(AdmissionRequest r) {
-        Instant now = clock.instant();
-        Accounts.ServiceState s = accounts.configured(r.service());
-        String name = r.service();
-        long bytes = r.bytes().orElse(s == null ? 0 : s.service.defaultRequestBytes());
-        if (s == null) {
-            List<String> known = config.services().stream().map(Service::name).toList();
-            return Forecast.deny(name, bytes, Decision.Reason.UNKNOWN_SERVICE, 0, Sentences.unknownService(name, known));
-        }
-        if (closed) {
-            return Forecast.deny(name, bytes, Decision.Reason.SHUTDOWN, 0, Sentences.shutdown(name, bytes));
-        }
-        Journal.Health health = journal.health();
-        if (!health.writable()) {
-            return Forecast.deny(name, bytes, Decision.Reason.JOURNAL_UNAVAILABLE, 0,
-                    Sentences.journalUnavailable(name, bytes, health.problem().orElseThrow()));
-        }
-        Budget budget = accounts.budget();
-        if (budget.exceededBy(bytes)) {
-            return Forecast.deny(name, bytes, Decision.Reason.EXCEEDS_BUDGET, bytes - Math.max(0, accounts.free()),
-                    Sentences.exceedsBudget(name, bytes, budget));
-        }
-        PriorityClass priority = s.service.priority();
-        Duration wait = r.maxWait();
-        int ahead = queue.ahead(priority);
-        if (ahead > 0) {
-            if (wait.isZero()) {
-                return Forecast.deny(name, bytes, Decision.Reason.WAITING_AHEAD, Math.max(0, bytes - accounts.free()),
-                        Sentences.deniedBehind(name, bytes, ahead));
-            }
-            Instant deadline = now.plus(wait);
-            return Forecast.waiting(name, bytes, List.of(), ahead + 1, deadline,
-                    say.queuedBehind(name, bytes, ahead, deadline, now));
-        }
-        if (accounts.fits(bytes)) {
-            return new Forecast(Forecast.Outcome.ADMIT, name, bytes, List.of(), List.of(), 0, Optional.empty(),
-                    Optional.empty(), 0, Sentences.wouldAdmit(name, bytes, accounts.free() - bytes, budget.bytes()));
-        }
-        long free = accounts.free();
-        Preemption.Planned planned = preemption.plan(priority, bytes, now);
-        PreemptionPlanner.Plan<Accounts.Group> plan = planned.plan();
-        return switch (plan.outcome()) {
-            case FITS -> {
-                Instant deadline = Preemption.later(now.plus(wait), planned.awaitedDeadline());
-                yield Forecast.waiting(name, bytes, planned.awaited(), 1, deadline,
-                        say.comingBack(name, bytes, free, planned.awaited(), deadline, now));
-            }
-            case PREEMPT -> {
-                Instant deadline = Preemption.later(now.plus(wait), Preemption.evictionDeadline(plan.victims(), now));
-                List<Lease> victims = Preemption.activeLeasesOf(plan.victims());
-                yield new Forecast(Forecast.Outcome.PREEMPT, name, bytes, victims, List.of(), 0, Optional.of(deadline),
-                        Optional.empty(), 0, say.preempting(name, bytes, free, victims, deadline, now));
-            }
-            case CANNOT_HELP -> {
-                boolean lowerButNotPreemptible = preemption.lowerButNotPreemptible(priority);
-                if (wait.isZero()) {
-                    yield Forecast.deny(name, bytes, Decision.Reason.INSUFFICIENT_VRAM, bytes - free,
-                            Sentences.deniedNoRoom(name, bytes, free, plan, lowerButNotPreemptible));
-                }
-                Instant deadline = now.plus(wait);
-                yield Forecast.waiting(name, bytes, List.of(), 1, deadline,
-                        say.queuedNoRoom(name, bytes, free, plan, lowerButNotPreemptible, deadline, now));
-            }
-        };
-    }
-
-    private void enqueue(Pending p, Instant deadline, List<Lease> awaited, String sentence, Instant now) {
-        sentence = about(p, sentence);
-        int position = queue.add(p, deadline);
-        events.accept(new LedgerEvent.Queued(now, p.requestId, p.name(), p.bytes, position, deadline, sentence));
-        Decision.Queued d = new Decision.Queued(p.requestId, p.name(), p.bytes, position, deadline, awaited, sentence);
-        completions.afterBatch(() -> p.first.complete(d));
+        return dryRun.forecast(r, closed);
     }
 
     private void grant(Pending p, Instant now) {
         if (p.resizes()) {
-            resized(p, accounts.slot(p.resizing), now);
-            return;
-        }
-        queue.remove(p);
-        p.done = true;
-        Lease lease = Lease.active(new LeaseId(nextLeaseId++), p.name(), p.bytes, p.request.holder(),
-                p.request.pids(), now);
-        accounts.add(lease);
-        journal.append(new JournalRecord.Granted(lease));
-        Duration waited = Duration.between(p.submittedAt, now);
-        List<Lease> victims = List.copyOf(p.victims);
-        Decision.Final d = victims.isEmpty()
-                ? new Decision.Admitted(p.requestId, lease, waited,
-                        say.admitted(lease, waited, accounts.free(), accounts.budget().bytes()))
-                : new Decision.AdmittedAfterPreemption(p.requestId, lease, victims, waited,
-                        say.admittedAfterPreemption(lease, victims, waited));
-        events.accept(new LedgerEvent.Admitted(now, p.requestId, lease, victims, waited, d.sentence()));
-        acknowledge.granted(p, lease, d);
-    }
-
-    /**
-     * The lease keeps its id, holder, grant time and state, now with the size asked for; a growth
-     * is acknowledged once durable (rolled back when it cannot be), a shrink as a release is.
-     */
-    private void resized(Pending p, Accounts.Slot slot, Instant now) {
-        queue.remove(p);
-        p.done = true;
-        Lease before = slot.lease;
-        accounts.resize(slot, p.resizeTo);
-        Lease after = slot.lease;
-        journal.append(new JournalRecord.Resized(after.id(), after.bytes(), now));
-        Duration waited = Duration.between(p.submittedAt, now);
-        List<Lease> victims = List.copyOf(p.victims);
-        String sentence = say.resized(before, after, victims, waited, accounts.free(), accounts.budget().bytes());
-        Decision.Final d = victims.isEmpty()
-                ? new Decision.Admitted(p.requestId, after, waited, sentence)
-                : new Decision.AdmittedAfterPreemption(p.requestId, after, victims, waited, sentence);
-        events.accept(new LedgerEvent.Resized(now, p.requestId, before.bytes(), after, victims, waited, sentence));
-        if (after.bytes() > before.bytes()) {
-            acknowledge.grown(p, before, d);
+            resizing.resized(p, now);
         } else {
-            acknowledge.shrunk(p, d);
+            answers.grant(p, now);
         }
-    }
-
-    /**
-     * Before a waiting growth is fitted: the growth still needed, from the lease as it is now;
-     * false (and denied) when the lease is gone or being evicted.
-     */
-    private boolean stillResizable(Pending p, Instant now) {
-        Accounts.Slot slot = accounts.slot(p.resizing);
-        if (slot == null) {
-            deny(p, Decision.Reason.LEASE_NOT_FOUND, 0, List.of(), Sentences.noSuchLease(p.resizing), now);
-            return false;
-        }
-        if (slot.lease.state() == LeaseState.EVICTING) {
-            deny(p, Decision.Reason.LEASE_EVICTING, 0, List.of(), Sentences.leaseEvicting(), now);
-            return false;
-        }
-        p.bytes = p.resizeTo - slot.lease.bytes();
-        return true;
-    }
-
-    /** A growth's sentences say which lease grows. */
-    private static String about(Pending p, String sentence) {
-        return p.resizes() ? Sentences.growing(p.name(), p.resizing, p.resizeTo) + sentence : sentence;
-    }
-
-    private void deny(Pending p, Decision.Reason reason, long shortfall, List<Lease> inTheWay, String sentence,
-            Instant now) {
-        sentence = about(p, sentence);
-        queue.remove(p);
-        Duration waited = p.submittedAt == null ? Duration.ZERO : Duration.between(p.submittedAt, now);
-        Decision.Denied d = new Decision.Denied(p.requestId, p.name(), p.bytes, reason, Math.max(0, shortfall), inTheWay,
-                sentence);
-        finish(p, d);
-        events.accept(new LedgerEvent.Denied(now, p.requestId, p.name(), p.bytes, reason, d.shortfallBytes(), waited,
-                sentence));
-    }
-
-    private void finish(Pending p, Decision.Denied d) {
-        p.done = true;
-        completions.afterBatch(() -> {
-            p.first.complete(d);
-            p.outcome.complete(d);
-        });
     }
 
     /** The deadline timer fired (or fired early). */
@@ -408,10 +243,10 @@ final class VramLedger {
         List<Lease> outstanding = preemption.outstandingVictims(p);
         long free = accounts.free();
         if (!outstanding.isEmpty()) {
-            deny(p, Decision.Reason.EVICTION_TOO_SLOW, p.bytes - free, preemption.inTheWay(p.priority()),
+            answers.deny(p, Decision.Reason.EVICTION_TOO_SLOW, p.bytes - free, preemption.inTheWay(p.priority()),
                     say.evictionTooSlow(p.name(), p.bytes, free, outstanding, now), now);
         } else {
-            deny(p, Decision.Reason.DEADLINE_PASSED, p.bytes - free, preemption.inTheWay(p.priority()),
+            answers.deny(p, Decision.Reason.DEADLINE_PASSED, p.bytes - free, preemption.inTheWay(p.priority()),
                     say.deadlinePassed(p.name(), p.bytes, free, Duration.between(p.submittedAt, now), now), now);
         }
         drain();
@@ -422,7 +257,7 @@ final class VramLedger {
             return;
         }
         Instant now = clock.instant();
-        deny(p, Decision.Reason.CANCELLED, 0, List.of(),
+        answers.deny(p, Decision.Reason.CANCELLED, 0, List.of(),
                 Sentences.cancelled(p.name(), p.bytes, Duration.between(p.submittedAt, now)), now);
         drain();
     }
@@ -439,7 +274,7 @@ final class VramLedger {
         Pending p;
         while ((p = queue.head()) != null) {
             Instant now = clock.instant();
-            if (p.resizes() && !stillResizable(p, now)) {
+            if (p.resizes() && !resizing.stillResizable(p, now)) {
                 continue;
             }
             if (p.bytes <= 0 || accounts.fits(p.bytes)) {
@@ -451,7 +286,7 @@ final class VramLedger {
             }
             Preemption.Planned planned = preemption.plan(p, now);
             if (planned.plan().outcome() == PreemptionPlanner.Outcome.PREEMPT) {
-                List<Accounts.Group> victims = planned.plan().victims();
+                List<LeaseGroup> victims = planned.plan().victims();
                 Instant deadline = Preemption.later(p.deadline, Preemption.evictionDeadline(victims, now));
                 if (!deadline.equals(p.deadline)) {
                     p.deadline = deadline;
@@ -484,7 +319,7 @@ final class VramLedger {
         Instant now = clock.instant();
         List<Pending> withdrawn = queue.heldBy(holder);
         for (Pending p : withdrawn) {
-            deny(p, Decision.Reason.CANCELLED, 0, List.of(), Sentences.withdrawn(p.name(), p.bytes, holder,
+            answers.deny(p, Decision.Reason.CANCELLED, 0, List.of(), Sentences.withdrawn(p.name(), p.bytes, holder,
                     Duration.between(p.submittedAt, now)), now);
         }
         for (Accounts.Slot s : held) {
@@ -496,20 +331,11 @@ final class VramLedger {
         return held.size();
     }
 
-    /**
-     * Records a use of a counted lease; a time earlier than the one recorded is ignored (uses may
-     * be reported out of order). Changes no count and no view, and is not journaled.
-     */
+    /** Records a use of a counted lease: see {@link Accounts#touch}. */
     boolean touch(LeaseId id, Instant lastUsed) {
-        Accounts.Slot slot = accounts.slot(id);
-        if (slot == null) {
-            return false;
-        }
-        if (slot.lastUsed == null || lastUsed.isAfter(slot.lastUsed)) {
-            slot.lastUsed = lastUsed;
-        }
-        return true;
+        return accounts.touch(id, lastUsed);
     }
+
 
     /** Runs {@code durable} once everything journaled so far is durable, or {@code failed}: see {@link Acknowledgements}. */
     void afterDurable(Runnable durable, Consumer<JournalUnavailableException> failed) {
@@ -536,14 +362,14 @@ final class VramLedger {
         closed = true;
         Instant now = clock.instant();
         for (Pending p : queue.all()) {
-            deny(p, Decision.Reason.SHUTDOWN, 0, List.of(), Sentences.shutdown(p.name(), p.bytes), now);
+            answers.deny(p, Decision.Reason.SHUTDOWN, 0, List.of(), Sentences.shutdown(p.name(), p.bytes), now);
         }
     }
 
     /** Called by the writer after each batch: compaction when due, then the group commit. */
     void afterBatch() {
         if (journal.wantsCompaction()) {
-            journal.compact(new JournalRecord.Snapshot(nextLeaseId, accounts.leases()));
+            journal.compact(new JournalRecord.Snapshot(answers.nextLeaseId(), accounts.leases()));
         }
         journal.commit();
     }
