@@ -4,19 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /** A request body of {@code Content-Length} bytes. */
-final class BoundedInput extends InputStream {
-    private final InputStream in;
+final class BoundedInput extends RequestBody {
     private long left;
 
     BoundedInput(InputStream in, long length) {
-        this.in = in;
+        super(in);
         this.left = length;
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] b = new byte[1];
-        return read(b, 0, 1) < 0 ? -1 : b[0] & 0xff;
     }
 
     @Override
@@ -24,16 +17,8 @@ final class BoundedInput extends InputStream {
         if (left <= 0) {
             return -1;
         }
-        int n = in.read(b, off, (int) Math.min(len, left));
-        if (n < 0) {
-            throw new IOException("the request body ended early");
-        }
+        int n = readDue(b, off, len, left);
         left -= n;
         return n;
-    }
-
-    @Override
-    public void close() {
-        // the connection's stream stays open for the next request
     }
 }

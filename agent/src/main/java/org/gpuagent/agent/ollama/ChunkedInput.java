@@ -4,19 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /** A chunked request body (RFC 9112 7.1), trailers skipped. */
-final class ChunkedInput extends InputStream {
-    private final InputStream in;
+final class ChunkedInput extends RequestBody {
     private long left;
     private boolean done;
 
     ChunkedInput(InputStream in) {
-        this.in = in;
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] b = new byte[1];
-        return read(b, 0, 1) < 0 ? -1 : b[0] & 0xff;
+        super(in);
     }
 
     @Override
@@ -43,19 +36,11 @@ final class ChunkedInput extends InputStream {
                 return -1;
             }
         }
-        int n = in.read(b, off, (int) Math.min(len, left));
-        if (n < 0) {
-            throw new IOException("the request body ended early");
-        }
+        int n = readDue(b, off, len, left);
         left -= n;
         if (left == 0) {
             ProxyRequestReader.line(in, false);
         }
         return n;
-    }
-
-    @Override
-    public void close() {
-        // the connection's stream stays open for the next request
     }
 }

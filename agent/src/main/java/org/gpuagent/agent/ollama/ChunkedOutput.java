@@ -5,17 +5,11 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 /** A chunked answer body: every write is one chunk, sent at once. */
-final class ChunkedOutput extends OutputStream {
-    private final OutputStream out;
+final class ChunkedOutput extends AnswerBody {
     private boolean closed;
 
     ChunkedOutput(OutputStream out) {
-        this.out = out;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
+        super(out);
     }
 
     @Override
@@ -27,11 +21,6 @@ final class ChunkedOutput extends OutputStream {
         out.write(b, off, len);
         out.write('\r');
         out.write('\n');
-        out.flush();
-    }
-
-    @Override
-    public void flush() throws IOException {
         out.flush();
     }
 

@@ -4,18 +4,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /** An answer body of a declared length. */
-final class FixedOutput extends OutputStream {
-    private final OutputStream out;
+final class FixedOutput extends AnswerBody {
     private long left;
 
     FixedOutput(OutputStream out, long length) {
-        this.out = out;
+        super(out);
         this.left = length;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override
@@ -25,11 +19,6 @@ final class FixedOutput extends OutputStream {
         }
         out.write(b, off, len);
         left -= len;
-    }
-
-    @Override
-    public void flush() throws IOException {
-        out.flush();
     }
 
     @Override
