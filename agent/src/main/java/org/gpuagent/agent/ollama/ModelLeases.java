@@ -41,9 +41,6 @@ public final class ModelLeases {
     public record Refused(String sentence, Duration retryAfter) implements Outcome {
     }
 
-    /** The smallest size a service lease is shrunk to, and the slack kept before shrinking one. */
-    static final long OVERHEAD_FLOOR = 64 * ByteSize.MIB;
-
     /**
      * How model leases are sized and how long requests wait.
      *
@@ -89,8 +86,7 @@ public final class ModelLeases {
     private final Map<String, Integer> waiting = new HashMap<>();
     private long activity;
     private volatile Loaded loaded;
-    /** The Ollama service's observed use by holder, models' shares taken out (see {@link #observedUse}). */
-    private volatile Map<Optional<String>, Long> serviceUse = Map.of();
+    private final RunnerOverhead overhead;
 
     public ModelLeases(ModelLedger ledger, OllamaUpstream upstream, ModelSizes learned, Settings settings,
             InstantSource clock) {
@@ -99,6 +95,7 @@ public final class ModelLeases {
         this.learned = learned;
         this.settings = settings;
         this.clock = clock;
+        this.overhead = new RunnerOverhead(ledger);
     }
 
     /**
@@ -349,7 +346,7 @@ public final class ModelLeases {
                 }
             }
         }
-        shrinkServiceLeases(did);
+        overhead.shrink(did);
         return did.toString();
     }
 
@@ -381,41 +378,10 @@ public final class ModelLeases {
     /**
      * The Ollama service's observed use by holder once each model lease has been given its share
      * ({@link ModelUse#split}): what is left on the service's own leases is the runner's overhead,
-     * to which {@link #poll} shrinks them. Called with each observation.
+     * to which {@link #poll} shrinks them ({@link RunnerOverhead}). Called with each observation.
      */
     public void observedUse(Map<Optional<String>, Long> use) {
-        serviceUse = Map.copyOf(use);
-    }
-
-    /**
-     * The service's own leases (not model leases) shrunk to what they are seen to use, at least
-     * {@link #OVERHEAD_FLOOR}: with the proxy, the models' memory is leased per model, and a
-     * service lease admitted for "Ollama and its models" would count it twice. Only when one is
-     * more than {@link #OVERHEAD_FLOOR} above its use, so a poll does not journal a resize for
-     * every small change; never grows one.
-     */
-    private void shrinkServiceLeases(StringBuilder did) throws InterruptedException {
-        Map<Optional<String>, Long> use = serviceUse;
-        if (use.isEmpty()) {
-            return;
-        }
-        for (Lease l : ledger.serviceLeases()) {
-            if (l.state() != LeaseState.ACTIVE || l.holder().map(h -> h.startsWith(ModelName.HOLDER_PREFIX))
-                    .orElse(false)) {
-                continue;
-            }
-            long target = Math.max(OVERHEAD_FLOOR, use.getOrDefault(l.holder(), 0L));
-            if (l.bytes() > target + OVERHEAD_FLOOR) {
-                try {
-                    long after = ledger.resize(l.id(), target).get();
-                    did.append("shrank ").append(l.describe()).append(" to the runner's ")
-                            .append(ByteSize.format(after)).append("; ");
-                } catch (ExecutionException e) {
-                    did.append("cannot shrink ").append(l.describe()).append(": ")
-                            .append(DaemonLog.describe(e.getCause())).append("; ");
-                }
-            }
-        }
+        overhead.observed(use);
     }
 
     /** Models with a lease now, and their lease sizes (for status and tests). */
