@@ -2,7 +2,6 @@ package org.gpuagent.agent.ollama;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.List;
@@ -72,20 +71,16 @@ public final class ModelLeases {
         }
     }
 
-    private record Loaded(Map<String, Long> models, Instant at, long seq) {
-    }
-
     private final ModelLedger ledger;
     private final OllamaUpstream upstream;
     private final ModelSizes learned;
     private final Settings settings;
-    private final InstantSource clock;
     private final Map<String, Held> held = new HashMap<>();
     private final Map<String, CompletableFuture<Outcome>> acquiring = new HashMap<>();
     /** Requests for models being acquired, counted so a poll cannot release them on arrival. */
     private final Map<String, Integer> waiting = new HashMap<>();
     private long activity;
-    private volatile Loaded loaded;
+    private final LoadedModels loaded;
     private final RunnerOverhead overhead;
 
     public ModelLeases(ModelLedger ledger, OllamaUpstream upstream, ModelSizes learned, Settings settings,
@@ -94,8 +89,8 @@ public final class ModelLeases {
         this.upstream = upstream;
         this.learned = learned;
         this.settings = settings;
-        this.clock = clock;
         this.overhead = new RunnerOverhead(ledger);
+        this.loaded = new LoadedModels(upstream, settings.psCacheTtl(), clock);
     }
 
     /**
@@ -191,7 +186,7 @@ public final class ModelLeases {
     }
 
     private Outcome acquire(String model, int context) throws InterruptedException {
-        Map<String, Long> now = loadedNow();
+        Map<String, Long> now = loaded.recent(this::nextSeq);
         if (now.containsKey(model)) {
             // Loaded without a lease of ours (before the proxy ran, or by a client that went to
             // Ollama directly): its memory is already counted as the service's use.
@@ -248,35 +243,9 @@ public final class ModelLeases {
         }
     }
 
-    /** {@code /api/ps}, at most {@code psCacheTtl} old. */
-    private Map<String, Long> loadedNow() throws InterruptedException {
-        Loaded l = loaded;
-        if (l != null && !clock.instant().isAfter(l.at().plus(settings.psCacheTtl()))) {
-            return l.models();
-        }
-        try {
-            return refresh().models();
-        } catch (IOException e) {
-            // Not knowing means asking for a lease: a loaded model then just holds one more.
-            return Map.of();
-        }
-    }
-
-    private Loaded refresh() throws IOException, InterruptedException {
-        long seq;
-        synchronized (this) {
-            seq = ++activity;
-        }
-        Map<String, Long> models;
-        try {
-            models = upstream.loaded();
-        } catch (java.net.ConnectException e) {
-            // Ollama is not running, so nothing is loaded (its runners end with it)
-            models = Map.of();
-        }
-        Loaded l = new Loaded(models, clock.instant(), seq);
-        loaded = l;
-        return l;
+    /** The activity count for a look at {@code /api/ps} about to be asked for. */
+    private synchronized long nextSeq() {
+        return ++activity;
     }
 
     /**
@@ -285,9 +254,9 @@ public final class ModelLeases {
      * no longer listed that no request is using. Called by the poller; returns what it did.
      */
     public String poll() throws InterruptedException {
-        Loaded l;
+        LoadedModels.Look l;
         try {
-            l = refresh();
+            l = loaded.look(nextSeq());
         } catch (IOException e) {
             return "cannot read /api/ps: " + e.getMessage();
         }
@@ -359,7 +328,7 @@ public final class ModelLeases {
      * observation gives each model lease this much of the service's use ({@link ModelUse}).
      */
     public Map<String, Long> observedByHolder() {
-        Loaded l = loaded;
+        LoadedModels.Look l = loaded.last();
         Map<String, Long> out = new java.util.TreeMap<>();
         if (l == null) {
             return out;
