@@ -2,7 +2,6 @@ package org.gpuagent.agent.ollama;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.List;
@@ -41,9 +40,6 @@ public final class ModelLeases {
     public record Refused(String sentence, Duration retryAfter) implements Outcome {
     }
 
-    /** The smallest size a service lease is shrunk to, and the slack kept before shrinking one. */
-    static final long OVERHEAD_FLOOR = 64 * ByteSize.MIB;
-
     /**
      * How model leases are sized and how long requests wait.
      *
@@ -75,22 +71,17 @@ public final class ModelLeases {
         }
     }
 
-    private record Loaded(Map<String, Long> models, Instant at, long seq) {
-    }
-
     private final ModelLedger ledger;
     private final OllamaUpstream upstream;
     private final ModelSizes learned;
     private final Settings settings;
-    private final InstantSource clock;
     private final Map<String, Held> held = new HashMap<>();
     private final Map<String, CompletableFuture<Outcome>> acquiring = new HashMap<>();
     /** Requests for models being acquired, counted so a poll cannot release them on arrival. */
     private final Map<String, Integer> waiting = new HashMap<>();
     private long activity;
-    private volatile Loaded loaded;
-    /** The Ollama service's observed use by holder, models' shares taken out (see {@link #observedUse}). */
-    private volatile Map<Optional<String>, Long> serviceUse = Map.of();
+    private final LoadedModels loaded;
+    private final RunnerOverhead overhead;
 
     public ModelLeases(ModelLedger ledger, OllamaUpstream upstream, ModelSizes learned, Settings settings,
             InstantSource clock) {
@@ -98,7 +89,8 @@ public final class ModelLeases {
         this.upstream = upstream;
         this.learned = learned;
         this.settings = settings;
-        this.clock = clock;
+        this.overhead = new RunnerOverhead(ledger);
+        this.loaded = new LoadedModels(upstream, settings.psCacheTtl(), clock);
     }
 
     /**
@@ -194,7 +186,7 @@ public final class ModelLeases {
     }
 
     private Outcome acquire(String model, int context) throws InterruptedException {
-        Map<String, Long> now = loadedNow();
+        Map<String, Long> now = loaded.recent(this::nextSeq);
         if (now.containsKey(model)) {
             // Loaded without a lease of ours (before the proxy ran, or by a client that went to
             // Ollama directly): its memory is already counted as the service's use.
@@ -251,35 +243,9 @@ public final class ModelLeases {
         }
     }
 
-    /** {@code /api/ps}, at most {@code psCacheTtl} old. */
-    private Map<String, Long> loadedNow() throws InterruptedException {
-        Loaded l = loaded;
-        if (l != null && !clock.instant().isAfter(l.at().plus(settings.psCacheTtl()))) {
-            return l.models();
-        }
-        try {
-            return refresh().models();
-        } catch (IOException e) {
-            // Not knowing means asking for a lease: a loaded model then just holds one more.
-            return Map.of();
-        }
-    }
-
-    private Loaded refresh() throws IOException, InterruptedException {
-        long seq;
-        synchronized (this) {
-            seq = ++activity;
-        }
-        Map<String, Long> models;
-        try {
-            models = upstream.loaded();
-        } catch (java.net.ConnectException e) {
-            // Ollama is not running, so nothing is loaded (its runners end with it)
-            models = Map.of();
-        }
-        Loaded l = new Loaded(models, clock.instant(), seq);
-        loaded = l;
-        return l;
+    /** The activity count for a look at {@code /api/ps} about to be asked for. */
+    private synchronized long nextSeq() {
+        return ++activity;
     }
 
     /**
@@ -288,9 +254,9 @@ public final class ModelLeases {
      * no longer listed that no request is using. Called by the poller; returns what it did.
      */
     public String poll() throws InterruptedException {
-        Loaded l;
+        LoadedModels.Look l;
         try {
-            l = refresh();
+            l = loaded.look(nextSeq());
         } catch (IOException e) {
             return "cannot read /api/ps: " + e.getMessage();
         }
@@ -349,7 +315,7 @@ public final class ModelLeases {
                 }
             }
         }
-        shrinkServiceLeases(did);
+        overhead.shrink(did);
         return did.toString();
     }
 
@@ -362,7 +328,7 @@ public final class ModelLeases {
      * observation gives each model lease this much of the service's use ({@link ModelUse}).
      */
     public Map<String, Long> observedByHolder() {
-        Loaded l = loaded;
+        LoadedModels.Look l = loaded.last();
         Map<String, Long> out = new java.util.TreeMap<>();
         if (l == null) {
             return out;
@@ -381,41 +347,10 @@ public final class ModelLeases {
     /**
      * The Ollama service's observed use by holder once each model lease has been given its share
      * ({@link ModelUse#split}): what is left on the service's own leases is the runner's overhead,
-     * to which {@link #poll} shrinks them. Called with each observation.
+     * to which {@link #poll} shrinks them ({@link RunnerOverhead}). Called with each observation.
      */
     public void observedUse(Map<Optional<String>, Long> use) {
-        serviceUse = Map.copyOf(use);
-    }
-
-    /**
-     * The service's own leases (not model leases) shrunk to what they are seen to use, at least
-     * {@link #OVERHEAD_FLOOR}: with the proxy, the models' memory is leased per model, and a
-     * service lease admitted for "Ollama and its models" would count it twice. Only when one is
-     * more than {@link #OVERHEAD_FLOOR} above its use, so a poll does not journal a resize for
-     * every small change; never grows one.
-     */
-    private void shrinkServiceLeases(StringBuilder did) throws InterruptedException {
-        Map<Optional<String>, Long> use = serviceUse;
-        if (use.isEmpty()) {
-            return;
-        }
-        for (Lease l : ledger.serviceLeases()) {
-            if (l.state() != LeaseState.ACTIVE || l.holder().map(h -> h.startsWith(ModelName.HOLDER_PREFIX))
-                    .orElse(false)) {
-                continue;
-            }
-            long target = Math.max(OVERHEAD_FLOOR, use.getOrDefault(l.holder(), 0L));
-            if (l.bytes() > target + OVERHEAD_FLOOR) {
-                try {
-                    long after = ledger.resize(l.id(), target).get();
-                    did.append("shrank ").append(l.describe()).append(" to the runner's ")
-                            .append(ByteSize.format(after)).append("; ");
-                } catch (ExecutionException e) {
-                    did.append("cannot shrink ").append(l.describe()).append(": ")
-                            .append(DaemonLog.describe(e.getCause())).append("; ");
-                }
-            }
-        }
+        overhead.observed(use);
     }
 
     /** Models with a lease now, and their lease sizes (for status and tests). */

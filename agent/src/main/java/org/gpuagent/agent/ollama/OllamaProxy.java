@@ -92,7 +92,7 @@ public final class OllamaProxy implements AutoCloseable {
         return server.address();
     }
 
-    private void handle(ProxyListener.Exchange ex) {
+    private void handle(ProxyExchange ex) {
         try {
             String path = ex.uri().getRawPath();
             if ("POST".equals(ex.method()) && MODEL_PATHS.contains(path)) {
@@ -102,7 +102,7 @@ public final class OllamaProxy implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            answerError(ex, 503, "the agent is stopping", Optional.of(Duration.ofSeconds(5)));
+            OllamaError.answer(ex, 503, "the agent is stopping", Optional.of(Duration.ofSeconds(5)));
         } catch (IOException | RuntimeException e) {
             // the client went away mid-answer, or a bug: never a stack trace to the client
             DaemonLog.warn("ollama proxy: " + ex.method() + " " + ModelName.printable(
@@ -111,12 +111,12 @@ public final class OllamaProxy implements AutoCloseable {
                 // cut mid-answer: end the connection, so the client cannot take the part for the whole
                 ex.abort();
             } else {
-                answerError(ex, 502, "the proxy failed: " + DaemonLog.describe(e), Optional.empty());
+                OllamaError.answer(ex, 502, "the proxy failed: " + DaemonLog.describe(e), Optional.empty());
             }
         }
     }
 
-    private void modelRequest(ProxyListener.Exchange ex) throws IOException, InterruptedException {
+    private void modelRequest(ProxyExchange ex) throws IOException, InterruptedException {
         Optional<byte[]> body = readBounded(ex);
         if (body.isEmpty()) {
             return;
@@ -125,23 +125,23 @@ public final class OllamaProxy implements AutoCloseable {
         try {
             Object parsed = JSON.std.anyFrom(body.get());
             if (!(parsed instanceof Map<?, ?>)) {
-                answerError(ex, 400, "the request body must be a JSON object", Optional.empty());
+                OllamaError.answer(ex, 400, "the request body must be a JSON object", Optional.empty());
                 return;
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> m = (Map<String, Object>) parsed;
             json = m;
         } catch (IOException | RuntimeException e) {
-            answerError(ex, 400, "the request body is not valid JSON", Optional.empty());
+            OllamaError.answer(ex, 400, "the request body is not valid JSON", Optional.empty());
             return;
         }
         if (!(json.get("model") instanceof String model)) {
-            answerError(ex, 400, "model is required", Optional.empty());
+            OllamaError.answer(ex, 400, "model is required", Optional.empty());
             return;
         }
         Optional<String> problem = ModelName.problem(model);
         if (problem.isPresent()) {
-            answerError(ex, 400, "model " + problem.get(), Optional.empty());
+            OllamaError.answer(ex, 400, "model " + problem.get(), Optional.empty());
             return;
         }
         HttpRequest.BodyPublisher publisher = HttpRequest.BodyPublishers.ofByteArray(body.get());
@@ -152,7 +152,7 @@ public final class OllamaProxy implements AutoCloseable {
         }
         ModelLeases.Outcome o = leases.prepare(model, context(json));
         if (o instanceof ModelLeases.Refused r) {
-            answerError(ex, 503, r.sentence(), Optional.of(r.retryAfter()));
+            OllamaError.answer(ex, 503, r.sentence(), Optional.of(r.retryAfter()));
             return;
         }
         String ready = ((ModelLeases.Ready) o).model();
@@ -185,17 +185,17 @@ public final class OllamaProxy implements AutoCloseable {
     }
 
     /** The body, at most {@code maxBodyBytes}, within {@code bodyTimeout}; empty when answered with an error. */
-    private Optional<byte[]> readBounded(ProxyListener.Exchange ex) throws IOException {
+    private Optional<byte[]> readBounded(ProxyExchange ex) throws IOException {
         String declared = ex.requestHeader("Content-Length");
         if (declared != null) {
             try {
                 if (Long.parseLong(declared.strip()) > limits.maxBodyBytes()) {
-                    answerError(ex, 413, "the request body is larger than " + ByteSize.format(limits.maxBodyBytes()),
+                    OllamaError.answer(ex, 413, "the request body is larger than " + ByteSize.format(limits.maxBodyBytes()),
                             Optional.empty());
                     return Optional.empty();
                 }
             } catch (NumberFormatException e) {
-                answerError(ex, 400, "Content-Length is not a number", Optional.empty());
+                OllamaError.answer(ex, 400, "Content-Length is not a number", Optional.empty());
                 return Optional.empty();
             }
         }
@@ -209,7 +209,7 @@ public final class OllamaProxy implements AutoCloseable {
                 buf.write(b, 0, n);
                 if (buf.size() > limits.maxBodyBytes()) {
                     deadline.cancel(false);
-                    answerError(ex, 413, "the request body is larger than " + ByteSize.format(limits.maxBodyBytes()),
+                    OllamaError.answer(ex, 413, "the request body is larger than " + ByteSize.format(limits.maxBodyBytes()),
                             Optional.empty());
                     return Optional.empty();
                 }
@@ -217,7 +217,7 @@ public final class OllamaProxy implements AutoCloseable {
         } catch (IOException e) {
             if (deadline.isDone() && !deadline.isCancelled()) {
                 // closed by the deadline: the client is too slow; try to say so before giving up
-                answerError(ex, 408, "the request body did not arrive within "
+                OllamaError.answer(ex, 408, "the request body did not arrive within "
                         + limits.bodyTimeout().toSeconds() + " s", Optional.empty());
                 return Optional.empty();
             }
@@ -228,7 +228,7 @@ public final class OllamaProxy implements AutoCloseable {
         return Optional.of(buf.toByteArray());
     }
 
-    private static HttpRequest.BodyPublisher streamedBody(ProxyListener.Exchange ex) {
+    private static HttpRequest.BodyPublisher streamedBody(ProxyExchange ex) {
         String m = ex.method();
         String length = ex.requestHeader("Content-Length");
         boolean chunked = ex.requestHeader("Transfer-Encoding") != null;
@@ -247,7 +247,7 @@ public final class OllamaProxy implements AutoCloseable {
     }
 
     /** Sends the request to Ollama and streams its answer back, chunk by chunk. */
-    private void forward(ProxyListener.Exchange ex, HttpRequest.BodyPublisher body, Optional<String> model)
+    private void forward(ProxyExchange ex, HttpRequest.BodyPublisher body, Optional<String> model)
             throws IOException, InterruptedException {
         URI uri = target(ex.uri());
         HttpRequest.Builder rb = HttpRequest.newBuilder(uri).method(ex.method(), body);
@@ -266,11 +266,11 @@ public final class OllamaProxy implements AutoCloseable {
         try {
             r = upstream.client().send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (ConnectException | HttpConnectTimeoutException e) {
-            answerError(ex, 502, "Ollama at " + upstream.base() + " cannot be reached: " + DaemonLog.describe(e),
+            OllamaError.answer(ex, 502, "Ollama at " + upstream.base() + " cannot be reached: " + DaemonLog.describe(e),
                     Optional.empty());
             return;
         } catch (IOException e) {
-            answerError(ex, 502, "Ollama at " + upstream.base() + " did not answer: " + DaemonLog.describe(e),
+            OllamaError.answer(ex, 502, "Ollama at " + upstream.base() + " did not answer: " + DaemonLog.describe(e),
                     Optional.empty());
             return;
         }
@@ -297,26 +297,6 @@ public final class OllamaProxy implements AutoCloseable {
         String q = request.getRawQuery();
         return upstream.base().resolve(URI.create((raw.startsWith("/") ? raw.substring(1) : raw)
                 + (q == null ? "" : "?" + q)));
-    }
-
-    /** {@code {"error": message}} with {@code status}; does nothing when the answer has already begun. */
-    static void answerError(ProxyListener.Exchange ex, int status, String message, Optional<Duration> retryAfter) {
-        if (ex.status() != -1) {
-            return;
-        }
-        try {
-            byte[] body = JSON.std.asBytes(Map.of("error", message));
-            ex.header("Content-Type", "application/json; charset=utf-8");
-            if (status == 408 || status == 413) {
-                // the rest of the body is not worth reading: end the connection after this answer
-                ex.header("Connection", "close");
-            }
-            retryAfter.ifPresent(d -> ex.header("Retry-After", Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
-            ex.send(status, body.length);
-            ex.body().write(body);
-        } catch (IOException e) {
-            // the client is gone: nobody to tell
-        }
     }
 
     /** Stops listening and ends every connection, answers in flight included. */
