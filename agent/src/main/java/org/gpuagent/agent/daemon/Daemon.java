@@ -168,8 +168,8 @@ public final class Daemon implements AutoCloseable {
         sizes.run();
         LeaseSizing sizing = new LeaseSizing(sizes.store(), config.ffmpegSizes(), threads.reporting, DaemonLog::warn,
                 sizes);
-        ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, onSimulator), leaseActions, threads.actuators, clock,
-                null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
+        ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, onSimulator), leaseActions, threads.actuators,
+                clock, null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
                 .evictor(evictor).listener(evictor).listener(leaseActions).listener(events).listener(sizing)
                 .zone(ZoneId.systemDefault()), sim);
@@ -229,7 +229,8 @@ public final class Daemon implements AutoCloseable {
      * Each preemptible service's actions in escalation order; on the simulator, ones that act on
      * the simulator instead ({@code onSimulator}: what becomes of each real action there).
      */
-    private Map<String, List<Actuator>> actuators(SharedHttpClient http, Optional<UnaryOperator<Actuator>> onSimulator) {
+    private Map<String, List<Actuator>> actuators(SharedHttpClient http,
+            Optional<UnaryOperator<Actuator>> onSimulator) {
         Map<String, List<Actuator>> actuators = Actuators.chainsForServices(config.services(), http);
         onSimulator.ifPresent(f -> actuators.replaceAll((service, chain) -> chain.stream().map(f).toList()));
         return actuators;
