@@ -2,16 +2,13 @@ package org.gpuagent.agent.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.config.AgentConfig;
 import org.gpuagent.agent.config.ConfigException;
 import org.gpuagent.agent.config.ConfigLoader;
-import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.agent.sizing.Recommendation;
 import picocli.CommandLine.Command;
@@ -70,10 +67,6 @@ final class RecommendCommand implements Callable<Integer> {
     }
 
     static List<Recommendation> recommendations(AgentConfig c, LearnedSizes sizes) {
-        Map<String, Long> requests = new LinkedHashMap<>();
-        for (ServiceConfig s : c.services()) {
-            requests.put(s.name(), s.requestBytes());
-        }
-        return Recommendation.of(requests, sizes.all());
+        return Recommendation.forServices(c.services(), sizes);
     }
 }

@@ -20,7 +20,6 @@ import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.gpuagent.agent.StateDirectory;
 import org.gpuagent.agent.sizing.LeaseSizing;
-import org.gpuagent.agent.sizing.Recommendation;
 import org.gpuagent.agent.Version;
 import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.ActuatorEvictor;
@@ -30,22 +29,12 @@ import org.gpuagent.agent.api.ApiServer;
 import org.gpuagent.agent.api.ApiToken;
 import org.gpuagent.agent.api.StatusJson;
 import org.gpuagent.agent.attribution.AttributionChain;
-import org.gpuagent.agent.attribution.CgroupAttributor;
-import org.gpuagent.agent.attribution.CgroupLiveness;
-import org.gpuagent.agent.attribution.ContainerStorage;
-import org.gpuagent.agent.attribution.HolderLiveness;
-import org.gpuagent.agent.attribution.LeasePidAttributor;
-import org.gpuagent.agent.attribution.ProcessAttributor;
 import org.gpuagent.agent.config.AgentConfig;
 import org.gpuagent.agent.config.HostPort;
 import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.agent.logging.DaemonLog;
 import org.gpuagent.agent.notify.Notifier;
-import org.gpuagent.agent.ollama.LedgerModels;
-import org.gpuagent.agent.ollama.ModelSizes;
-import org.gpuagent.agent.ollama.ModelUse;
 import org.gpuagent.agent.ollama.OllamaAdmission;
-import org.gpuagent.agent.sizing.LearnedSizes;
 import org.gpuagent.exporter.GpuMetrics;
 import org.gpuagent.exporter.MetricsServer;
 import org.gpuagent.nvml.sampler.GpuSnapshot;
@@ -76,9 +65,10 @@ import org.gpuagent.scheduler.journal.Journal;
  * </pre>
  *
  * This class only wires: the parts live in their own classes ({@link LedgerSetup} for the ledger's
- * size, services and journal, {@link DaemonThreads}, {@link LedgerPublisher}, {@code StatusJson},
- * {@code Actuators}, the {@code attribution} package), and what it opens it registers with the
- * {@link Shutdown}, whose stages give the order of stopping. {@link #start} either returns a
+ * size, services and journal, {@link DaemonThreads}, {@link LedgerPublisher}, {@link LearnedSizesPublisher}
+ * for the learned sizes and their metrics, {@link OllamaProxySetup} for the Ollama proxy,
+ * {@link HolderAttribution}, {@code StatusJson}, {@code Actuators}), and what it opens it registers
+ * with the {@link Shutdown}, whose stages give the order of stopping. {@link #start} either returns a
  * serving daemon or throws {@link StartupException} with one line saying what is wrong, having
  * stopped whatever it had started.
  */
@@ -125,7 +115,7 @@ public final class Daemon implements AutoCloseable {
     private FileJournal journal;
     private MetricsServer metricsServer;
     private ApiServer apiServer;
-    private OllamaAdmission ollama;
+    private Optional<OllamaAdmission> ollama = Optional.empty();
 
     private Daemon(AgentConfig config, Path stateDir, InstantSource clock) {
         this.config = config;
@@ -167,21 +157,19 @@ public final class Daemon implements AutoCloseable {
                 .toList()).perProcessSeries(config.exporter().pidLabels()).build();
         Optional<SimulatedServices> sim = backend.simulator().map(host -> new SimulatedServices(host.device(0),
                 threads.timers, timers, clock, SIM_START_DELAY, priorities()));
+        Optional<UnaryOperator<Actuator>> onSimulator = sim.map(x -> real -> new SimulatedEviction(real, x,
+                SIM_EVICTION_DELAY));
         SharedHttpClient http = new SharedHttpClient();
         Notifier notifier = new Notifier(config.notifications().sinks(), config.notifications().instance()
                 .orElseGet(() -> defaultInstance(o.metricsListen().orElse(config.listen().metrics()))), http,
                 timers, clock);
         EventReporter events = new EventReporter(metrics.scheduler(), notifier, threads.reporting);
-        LearnedSizes learned = learnedSizes();
-        Runnable publishSizes = () -> metrics.publishLearnedSizes(Recommendation.of(config.services().stream()
-                .collect(java.util.stream.Collectors.toMap(ServiceConfig::name, ServiceConfig::requestBytes,
-                        (a, b) -> a, java.util.LinkedHashMap::new)), learned.all()).stream()
-                .map(Recommendation::series).toList());
-        publishSizes.run();
-        LeaseSizing sizing = new LeaseSizing(learned, config.ffmpegSizes(), threads.reporting, DaemonLog::warn,
-                publishSizes);
-        ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, sim), leaseActions, threads.actuators, clock,
-                null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
+        LearnedSizesPublisher sizes = LearnedSizesPublisher.open(stateDir, config.services(), metrics);
+        sizes.run();
+        LeaseSizing sizing = new LeaseSizing(sizes.store(), config.ffmpegSizes(), threads.reporting, DaemonLog::warn,
+                sizes);
+        ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, onSimulator), leaseActions, threads.actuators,
+                clock, null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)
                 .evictor(evictor).listener(evictor).listener(leaseActions).listener(events).listener(sizing)
                 .zone(ZoneId.systemDefault()), sim);
@@ -198,27 +186,18 @@ public final class Daemon implements AutoCloseable {
             return StatusJson.of(agent, sample, arbitrated, ledger.view(), config::service);
         }, publisher, sizing);
 
-        startOllamaProxy(sim.<UnaryOperator<Actuator>>map(x -> real -> new SimulatedEviction(real, x,
-                SIM_EVICTION_DELAY)).orElse(UnaryOperator.identity()), learned, publishSizes, clock);
+        ollama = OllamaProxySetup.start(config.ollama(), ledger, leaseActions,
+                onSimulator.orElse(UnaryOperator.identity()), sizes, clock, shutdown);
 
-        AttributionChain attributor = attribution(sim);
+        AttributionChain attributor = HolderAttribution.chain(config, ledger::view, sim);
         sampler.addListener(metrics.listener(attributor));
-        LedgerObserver observer = new LedgerObserver(ledger, device, attributor, liveness(sim),
+        LedgerObserver observer = new LedgerObserver(ledger, device, attributor, HolderAttribution.liveness(sim),
                 observation -> {
                     publisher.run();
                     sizing.observe(observation, ledger.view());
                 });
-        if (ollama != null) {
-            String ollamaService = config.ollama().orElseThrow().service();
-            observer.withSplit((service, use) -> {
-                if (!service.equals(ollamaService)) {
-                    return use;
-                }
-                Map<Optional<String>, Long> split = ModelUse.split(use, ollama.leases().observedByHolder());
-                ollama.leases().observedUse(split);
-                return split;
-            });
-        }
+        ollama.ifPresent(proxy -> observer.withSplit(OllamaProxySetup.split(config.ollama().orElseThrow().service(),
+                proxy)));
         sampler.addListener(observer);
         sampler.addListener(events);
         ledger.addListener(new EvictionWatch(timers, clock, s.evictionInterval(), ledger::view,
@@ -235,28 +214,6 @@ public final class Daemon implements AutoCloseable {
         events.failOpenRecord(stateDir, clock.instant());
     }
 
-    /**
-     * The Ollama admission proxy, when {@code ollama} is configured; it adopts the model leases
-     * recovered, and learns model sizes in the agent's one store ({@code learned}: two instances on
-     * one file would overwrite each other), republishing the sizes' metrics after each record.
-     *
-     * @param onSimulator what becomes of a model's unload on the simulator (it acts on the simulator)
-     */
-    private void startOllamaProxy(UnaryOperator<Actuator> onSimulator, LearnedSizes learned, Runnable publishSizes,
-            InstantSource clock) throws StartupException {
-        if (config.ollama().isEmpty()) {
-            return;
-        }
-        AgentConfig.OllamaProxy cfg = config.ollama().get();
-        try {
-            ollama = OllamaAdmission.start(cfg, new LedgerModels(ledger, cfg.service(), leaseActions, onSimulator,
-                    clock), ModelSizes.stored(learned, cfg.service(), clock, publishSizes), clock);
-        } catch (IOException e) {
-            throw new StartupException(oneLine(e), e);
-        }
-        shutdown.add(Shutdown.Stage.REFUSE_REQUESTS, "Ollama proxy", ollama);
-    }
-
     private static Backend backend(Options o, InstantSource clock) throws StartupException {
         Backend backend;
         try {
@@ -270,12 +227,12 @@ public final class Daemon implements AutoCloseable {
 
     /**
      * Each preemptible service's actions in escalation order; on the simulator, ones that act on
-     * the simulator instead.
+     * the simulator instead ({@code onSimulator}: what becomes of each real action there).
      */
-    private Map<String, List<Actuator>> actuators(SharedHttpClient http, Optional<SimulatedServices> sim) {
+    private Map<String, List<Actuator>> actuators(SharedHttpClient http,
+            Optional<UnaryOperator<Actuator>> onSimulator) {
         Map<String, List<Actuator>> actuators = Actuators.chainsForServices(config.services(), http);
-        sim.ifPresent(x -> actuators.replaceAll((service, chain) -> chain.stream()
-                .map(real -> (Actuator) new SimulatedEviction(real, x, SIM_EVICTION_DELAY)).toList()));
+        onSimulator.ifPresent(f -> actuators.replaceAll((service, chain) -> chain.stream().map(f).toList()));
         return actuators;
     }
 
@@ -297,40 +254,6 @@ public final class Daemon implements AutoCloseable {
         }
         sim.ifPresent(x -> x.adopt(view.leases()));
         return built;
-    }
-
-    /**
-     * Who a GPU process belongs to: the pids leases carry, then (on NVML) the process's cgroup,
-     * then (on the simulator) its simulated processes. On the simulator its processes stand in for
-     * the units and containers, and this host's cgroups describe other processes: checking
-     * systemd:ollama.service here would reclaim the simulated Ollama's lease. So cgroups are read
-     * on the NVML backend only.
-     */
-    private AttributionChain attribution(Optional<SimulatedServices> sim) {
-        Optional<CgroupAttributor> cgroups = sim.isPresent() ? Optional.empty()
-                : Optional.of(new CgroupAttributor(CgroupAttributor.DEFAULT_PROC, ledger::view, config.services()));
-        return new AttributionChain(new LeasePidAttributor(ledger::view), cgroups,
-                sim.<List<ProcessAttributor>>map(List::of).orElse(List.of()),
-                sim.isPresent() ? ContainerStorage.NONE : new ContainerStorage(config.exporter().containerStores()));
-    }
-
-    /** Whether a lease's holder still runs: its process, and on NVML its unit's or container's cgroup. */
-    private static HolderLiveness liveness(Optional<SimulatedServices> sim) {
-        return sim.isPresent() ? HolderLiveness.processes()
-                : new CgroupLiveness(CgroupLiveness.DEFAULT_ROOT, HolderLiveness.processes());
-    }
-
-    /**
-     * The learned sizes in the state directory; a damaged file is set aside (and said so) rather
-     * than stopping the agent, and an unreadable one leaves learning off for this run.
-     */
-    private LearnedSizes learnedSizes() throws StartupException {
-        try {
-            return LearnedSizes.openSettingAside(stateDir, DaemonLog::warn);
-        } catch (IOException e) {
-            throw new StartupException("cannot read the learned sizes in " + LearnedSizes.file(stateDir) + ": "
-                    + DaemonLog.describe(e) + " (move it away to start learning afresh)", e);
-        }
     }
 
     /** The state directory, made the agent's alone, and the API token in it (created at the first start). */
@@ -411,7 +334,7 @@ public final class Daemon implements AutoCloseable {
 
     /** The Ollama proxy's port; empty when it is off. */
     public OptionalInt ollamaPort() {
-        return ollama == null ? OptionalInt.empty() : OptionalInt.of(ollama.address().getPort());
+        return ollama.map(o -> OptionalInt.of(o.address().getPort())).orElse(OptionalInt.empty());
     }
 
     public int metricsPort() {

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.gpuagent.agent.config.ServiceConfig;
 import org.gpuagent.exporter.LearnedSizeSeries;
 import org.gpuagent.scheduler.ByteSize;
 
@@ -34,6 +35,18 @@ public record Recommendation(String service, long requestBytes, Optional<PeakSum
         long suggestedBytes, String reason) {
     static final long STEP_MIB = 64;
     private static final long STEP = STEP_MIB << 20;
+
+    /**
+     * One recommendation per service from the configured {@code services} (their requests) and the
+     * learned {@code sizes}: what {@code gpu-agent recommend} prints and the agent publishes.
+     */
+    public static List<Recommendation> forServices(List<ServiceConfig> services, LearnedSizes sizes) {
+        Map<String, Long> requests = new LinkedHashMap<>();
+        for (ServiceConfig s : services) {
+            requests.put(s.name(), s.requestBytes());
+        }
+        return of(requests, sizes.all());
+    }
 
     /**
      * One recommendation per service: the configured ones in {@code requests}' order, then any

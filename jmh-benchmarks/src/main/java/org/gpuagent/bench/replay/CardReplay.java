@@ -4,17 +4,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import org.gpuagent.bench.replay.ReplayOutcome.Mark;
-import org.gpuagent.bench.replay.ReplayOutcome.MarkKind;
-import org.gpuagent.bench.replay.ReplayOutcome.Point;
-import org.gpuagent.bench.replay.ReplayOutcome.ServiceStats;
 import org.gpuagent.bench.replay.Scenario.Policy;
 import org.gpuagent.bench.replay.Scenario.ServiceSpec;
 import org.gpuagent.bench.replay.Scenario.WorkloadSpec;
@@ -29,7 +24,6 @@ import org.gpuagent.scheduler.Decision;
 import org.gpuagent.scheduler.Evictor;
 import org.gpuagent.scheduler.Headroom;
 import org.gpuagent.scheduler.LeaseId;
-import org.gpuagent.scheduler.LedgerView;
 import org.gpuagent.scheduler.Observation;
 import org.gpuagent.scheduler.SchedulerConfig;
 import org.gpuagent.scheduler.Service;
@@ -51,7 +45,8 @@ import org.gpuagent.scheduler.Service;
  * gives it back when its last one ends, and its workloads allocate what they really use inside it
  * (more than the lease is possible; the card then refuses the allocation: out of memory).
  *
- * <p>A request still waiting at midnight is withdrawn and counts as denied.
+ * <p>A request still waiting at midnight is withdrawn and counts as denied. What became of each
+ * workload, and the committed VRAM over the day, is counted by a {@link ReplayTally}.
  */
 final class CardReplay {
     static final Instant DAY_START = Instant.parse("2026-01-15T00:00:00Z");
@@ -96,25 +91,20 @@ final class CardReplay {
     private final VirtualTime time = new VirtualTime(DAY_START);
     private final SimulatedDevice card;
     private final AdmissionController controller;
-    private final List<String> serviceOrder;
-    private final Map<String, ServiceStats> stats = new LinkedHashMap<>();
+    private final ReplayTally tally;
     private final Map<LeaseId, Instance> byLease = new HashMap<>();
     private final Map<String, ServiceLease> serviceLeases = new LinkedHashMap<>();
     private final Map<String, Duration> evictsIn = new HashMap<>();
-    private final List<Point> timeline = new ArrayList<>();
-    private final List<Mark> marks = new ArrayList<>();
     /** Requests not yet decided; withdrawn at the end of the day. */
     private final List<Admission> undecided = new ArrayList<>();
-    private long peakCommitted;
     private int nextPid = 1000;
 
     private CardReplay(Scenario scenario, Policy policy) {
         this.scenario = scenario;
         this.policy = policy;
         this.card = SimulatedGpuHost.create(scenario.seed(), time, scenario.card()).device(0);
-        this.serviceOrder = List.copyOf(scenario.services().keySet());
+        this.tally = new ReplayTally(List.copyOf(scenario.services().keySet()));
         for (ServiceSpec s : scenario.services().values()) {
-            stats.put(s.name(), new ServiceStats(s.name()));
             serviceLeases.put(s.name(), new ServiceLease());
             evictsIn.put(s.name(), s.evictsIn());
         }
@@ -184,9 +174,7 @@ final class CardReplay {
         for (Admission a : List.copyOf(undecided)) {
             a.cancel();
         }
-        LedgerView view = controller.view();
-        return new ReplayOutcome(policy.name(), view.deviceTotalBytes(), view.budgetBytes(), peakCommitted, stats,
-                List.copyOf(timeline), List.copyOf(marks));
+        return tally.outcome(policy.name(), controller.view());
     }
 
     private Duration now() {
@@ -194,25 +182,25 @@ final class CardReplay {
     }
 
     private void arrive(Instance i) {
-        stats.get(i.service).arrived++;
+        tally.arrived(i.service);
         if (policy.perRequest()) {
             ServiceSpec spec = scenario.services().get(i.service);
             Admission a = controller.request(AdmissionRequest.of(i.service).withBytes(i.bytes).withHolder(i.holder())
                     .withWait(spec.maxWait()));
             whenDecided(a, d -> {
                 if (d instanceof Decision.Denied) {
-                    denied(i.service);
+                    tally.denied(i.service, now());
                 } else {
                     i.lease = lease(d);
                     byLease.put(i.lease, i);
-                    admitted(i, waited(d));
+                    tally.admitted(i.service, waited(d));
                     start(i);
                 }
             });
         } else {
             ServiceLease sl = serviceLeases.get(i.service);
             if (sl.lease != null) {
-                admitted(i, Duration.ZERO);
+                tally.admitted(i.service, Duration.ZERO);
                 start(i);
             } else {
                 sl.waiting.add(i);
@@ -234,13 +222,13 @@ final class CardReplay {
         sl.waiting.clear();
         if (d instanceof Decision.Denied) {
             for (Instance ignored : waiting) {
-                denied(service);
+                tally.denied(service, now());
             }
             return;
         }
         sl.lease = lease(d);
         for (Instance i : waiting) {
-            admitted(i, now().minus(i.arrives));
+            tally.admitted(i.service, now().minus(i.arrives));
             start(i);
         }
     }
@@ -269,19 +257,6 @@ final class CardReplay {
         });
     }
 
-    private void admitted(Instance i, Duration waited) {
-        ServiceStats s = stats.get(i.service);
-        s.admitted++;
-        if (!waited.isZero() && !waited.isNegative()) {
-            s.waits.add(waited);
-        }
-    }
-
-    private void denied(String service) {
-        stats.get(service).denied++;
-        marks.add(new Mark(now(), service, MarkKind.DENIED));
-    }
-
     /** Starts the workload on the card: a CUDA context, then the rest of its size. */
     private void start(Instance i) {
         try {
@@ -291,8 +266,7 @@ final class CardReplay {
                 i.process.allocate(rest);
             }
         } catch (CudaOutOfMemoryException e) {
-            stats.get(i.service).outOfMemory++;
-            marks.add(new Mark(now(), i.service, MarkKind.OUT_OF_MEMORY));
+            tally.outOfMemory(i.service, now());
             end(i);
             return;
         }
@@ -340,14 +314,14 @@ final class CardReplay {
             if (policy.perRequest()) {
                 Instance i = byLease.get(id);
                 if (i != null && !i.ended) {
-                    preempted(i);
+                    tally.preempted(i.service, now());
                     end(i);
                 }
             } else {
                 ServiceLease sl = serviceLeases.get(service);
                 if (id.equals(sl.lease)) {
                     for (Instance i : List.copyOf(sl.running)) {
-                        preempted(i);
+                        tally.preempted(i.service, now());
                         i.ended = true;
                         i.process.exit();
                     }
@@ -361,11 +335,6 @@ final class CardReplay {
         return CompletableFuture.completedFuture(null);
     }
 
-    private void preempted(Instance i) {
-        stats.get(i.service).preempted++;
-        marks.add(new Mark(now(), i.service, MarkKind.PREEMPTED));
-    }
-
     /** Tells the ledger what the card holds now, and records the moment for the timeline. */
     private void changed() {
         Observation.Builder o = Observation.builder(time.instant(), card.profile().memory().totalBytes());
@@ -374,26 +343,7 @@ final class CardReplay {
             o.holder(service, policy.perRequest() ? p.name() : "service:" + service, p.usedBytes());
         }
         controller.observe(o.used(card.usedBytes()).build());
-        LedgerView view = controller.view();
-        peakCommitted = Math.max(peakCommitted, view.committedBytes());
-        long[] committed = new long[serviceOrder.size()];
-        for (int k = 0; k < committed.length; k++) {
-            String s = serviceOrder.get(k);
-            committed[k] = view.service(s).map(u -> Math.max(u.leasedBytes(), u.observedBytes())).orElse(0L);
-            ServiceStats st = stats.get(s);
-            st.peakCommittedBytes = Math.max(st.peakCommittedBytes, committed[k]);
-        }
-        Duration at = now();
-        if (!timeline.isEmpty()) {
-            Point last = timeline.get(timeline.size() - 1);
-            if (Arrays.equals(last.committedBytes(), committed)) {
-                return;
-            }
-            if (last.at().equals(at)) {
-                timeline.remove(timeline.size() - 1);
-            }
-        }
-        timeline.add(new Point(at, committed));
+        tally.committed(now(), controller.view());
     }
 
     private String serviceOfHolder(String holder) {
