@@ -107,17 +107,8 @@ final class AdmitCommand implements Callable<Integer> {
                 }
                 return "deny".equals(decision) ? ExitCodes.DENIED : ExitCodes.OK;
             }
-            case 404, 409 -> {
-                ctx.err().println("gpu-agent: " + resp.message());
-                return ExitCodes.DENIED;
-            }
-            case 400, 413 -> {
-                ctx.err().println("gpu-agent: the agent refused the request: " + resp.message());
-                return ExitCodes.USAGE;
-            }
             default -> {
-                ctx.err().println("gpu-agent: " + api.answered(resp));
-                return ExitCodes.UNREACHABLE;
+                return ExitCodes.ofRefusal(resp, api, ctx.err());
             }
         }
     }

@@ -14,4 +14,26 @@ public final class ExitCodes {
 
     private ExitCodes() {
     }
+
+    /**
+     * The exit code of an answer that is not a success, its sentence on {@code err}: a refusal
+     * (404, 409) is {@link #DENIED}, a request the agent could not take (400, 413) is {@link #USAGE},
+     * anything else {@link #UNREACHABLE}. One rule for every command that talks to the API.
+     */
+    static int ofRefusal(ApiClient.Response r, ApiClient api, java.io.PrintStream err) {
+        switch (r.status()) {
+            case 404, 409 -> {
+                err.println("gpu-agent: " + r.message());
+                return DENIED;
+            }
+            case 400, 413 -> {
+                err.println("gpu-agent: the agent refused the request: " + r.message());
+                return USAGE;
+            }
+            default -> {
+                err.println("gpu-agent: " + api.answered(r));
+                return UNREACHABLE;
+            }
+        }
+    }
 }

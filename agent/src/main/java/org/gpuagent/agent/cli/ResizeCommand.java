@@ -70,17 +70,8 @@ final class ResizeCommand implements Callable<Integer> {
                 ctx.out().println(r.message().startsWith("HTTP ") ? "lease " + id + " resized" : r.message());
                 return ExitCodes.OK;
             }
-            case 409, 404 -> {
-                ctx.err().println("gpu-agent: " + r.message());
-                return ExitCodes.DENIED;
-            }
-            case 400, 413 -> {
-                ctx.err().println("gpu-agent: the agent refused the request: " + r.message());
-                return ExitCodes.USAGE;
-            }
             default -> {
-                ctx.err().println("gpu-agent: " + api.answered(r));
-                return ExitCodes.UNREACHABLE;
+                return ExitCodes.ofRefusal(r, api, ctx.err());
             }
         }
     }
