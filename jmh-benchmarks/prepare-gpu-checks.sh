@@ -57,8 +57,9 @@ echo "nvml_floor needs glibc $(objdump -T jmh-benchmarks/target/gpu-checks/nvml_
   | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -1 | sed 's/GLIBC_//') or newer (this machine: $(ldd --version | head -1 | awk '{print $NF}'))"
 
 say "Java runtime: .gpu-jre"
-# The modules of ../shared/tools/device-jre.sh, plus java.instrument and jdk.attach, which JOL
-# (SamplerCollectBenchmark's snapshot sizing) uses to size objects as on a full JDK. java.desktop
+# The modules the agent and the benchmarks need (HTTP client and server, management, JNA's
+# jdk.unsupported), plus java.instrument and jdk.attach, which JOL (SamplerCollectBenchmark's
+# snapshot sizing) uses to size objects as on a full JDK. java.desktop
 # (15 MB) stays out: run-gpu-checks.sh lets step c's forks skip class verification instead.
 modules=java.base,java.logging,java.management,java.net.http,jdk.httpserver,jdk.unsupported,jdk.management,java.instrument,jdk.attach
 rm -rf .gpu-jre
