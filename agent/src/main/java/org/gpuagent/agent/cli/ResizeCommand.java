@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "resize", sortOptions = false,
-        description = {"Change a lease's size; it keeps its id, holder and grant time. Shrinking always succeeds;",
-                "growing is an admission of the difference (it may wait, preempt or be denied).",
+        description = {"Change a lease's size; it keeps its id, holder and grant time. Shrinking always succeeds; "
+                + "growing is an admission of the difference (it may wait, preempt or be denied).",
                 "Prints the agent's sentence. Exit 0 resized, 3 denied (reason on stderr), 2 usage error, "
                         + "4 agent unreachable."})
 final class ResizeCommand implements Callable<Integer> {

@@ -81,14 +81,15 @@ public record Recommendation(String service, long requestBytes, Optional<PeakSum
         }
         if (request > 0 && sum.p99() * 2 < request) {
             return new Recommendation(service, request, Optional.of(sum), above, rounded, "99% of "
-                    + sum.count() + " leases took at most " + ByteSize.format(sum.p99()) + ", under half of it");
+                    + leases(sum.count()) + " took at most " + ByteSize.format(sum.p99()) + ", under half of it");
         }
         if (request == 0) {
             return new Recommendation(service, 0, Optional.of(sum), above, rounded,
-                    "it is not configured; " + sum.count() + " leases of it were seen");
+                    "it is not configured; " + leases(sum.count()) + " of it "
+                            + (sum.count() == 1 ? "was" : "were") + " seen");
         }
         return new Recommendation(service, request, Optional.of(sum), above, request, "it fits: " + above + " of "
-                + sum.count() + " leases peaked above it");
+                + leases(sum.count()) + " peaked above it");
     }
 
     /** "tone-mapped 1080p ffmpeg streams peaked at 1.41 GiB in 9 of 212 leases": the kind that outgrew it most often. */
@@ -100,7 +101,12 @@ public record Recommendation(String service, long requestBytes, Optional<PeakSum
                 .orElseThrow();
         PeakSummary w = PeakSummary.of(worst.getValue());
         return describe(worst.getKey()) + " peaked at " + ByteSize.format(w.max()) + " in "
-                + PeakSummary.above(worst.getValue(), request) + " of " + total + " leases";
+                + PeakSummary.above(worst.getValue(), request) + " of " + leases(total);
+    }
+
+    /** "1 lease", "212 leases". */
+    static String leases(long n) {
+        return n + (n == 1 ? " lease" : " leases");
     }
 
     /** A signature for people: "tone-mapped 1080p ffmpeg streams", "exec:python3 runs", "leases". */
@@ -128,7 +134,7 @@ public record Recommendation(String service, long requestBytes, Optional<PeakSum
             return service + ": " + req + "; keep it: " + reason;
         }
         PeakSummary s = summary.get();
-        String figures = s.count() + " leases: p50 " + ByteSize.format(s.p50()) + ", p99 " + ByteSize.format(s.p99())
+        String figures = leases(s.count()) + ": p50 " + ByteSize.format(s.p50()) + ", p99 " + ByteSize.format(s.p99())
                 + ", max " + ByteSize.format(s.max());
         String advice = suggestedBytes == requestBytes ? "keep it" : "suggest " + ByteSize.format(suggestedBytes);
         return service + ": " + req + "; " + figures + "; " + advice + ": " + reason;
