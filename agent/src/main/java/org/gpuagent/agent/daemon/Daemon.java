@@ -167,7 +167,7 @@ public final class Daemon implements AutoCloseable {
         LearnedSizesPublisher sizes = LearnedSizesPublisher.open(stateDir, config.services(), metrics);
         sizes.run();
         LeaseSizing sizing = new LeaseSizing(sizes.store(), config.ffmpegSizes(), threads.reporting, DaemonLog::warn,
-                sizes);
+                sizes, OllamaProxySetup::learnsItsOwnSize);
         ActuatorEvictor evictor = new ActuatorEvictor(actuators(http, onSimulator), leaseActions, threads.actuators,
                 clock, null, order -> metrics.scheduler().unresponsiveVictim(order.service().name()));
         ledger = startLedger(AdmissionController.builder(schedulerConfig, clock, timers).journal(journal)

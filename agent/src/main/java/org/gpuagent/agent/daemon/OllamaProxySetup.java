@@ -9,6 +9,7 @@ import org.gpuagent.agent.actuate.Actuator;
 import org.gpuagent.agent.actuate.LeaseActions;
 import org.gpuagent.agent.config.AgentConfig;
 import org.gpuagent.agent.ollama.LedgerModels;
+import org.gpuagent.agent.ollama.ModelName;
 import org.gpuagent.agent.ollama.ModelSizes;
 import org.gpuagent.agent.ollama.ModelUse;
 import org.gpuagent.agent.ollama.OllamaAdmission;
@@ -62,5 +63,10 @@ final class OllamaProxySetup {
             ollama.leases().observedUse(split);
             return split;
         };
+    }
+
+    /** A model lease: the proxy records its model's {@code size_vram} itself. */
+    static boolean learnsItsOwnSize(org.gpuagent.scheduler.Lease lease) {
+        return lease.holder().flatMap(ModelName::ofHolder).isPresent();
     }
 }

@@ -38,6 +38,8 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
     private final Runnable recorded;
     private final Map<LeaseId, Tracked> live = new ConcurrentHashMap<>();
 
+    private final java.util.function.Predicate<Lease> learnedElsewhere;
+
     private static final class Tracked {
         final Lease lease;
         volatile String signature = "";
@@ -51,6 +53,17 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
     /** @param recorded runs on {@code writer} after each peak is on disk (to publish the metrics) */
     public LeaseSizing(LearnedSizes store, FfmpegSizeTable table, Executor writer, Consumer<String> warn,
             Runnable recorded) {
+        this(store, table, writer, warn, recorded, lease -> false);
+    }
+
+    /**
+     * @param learnedElsewhere leases whose size another part records itself (the Ollama proxy
+     *     keeps each model's {@code size_vram}): followed here too, they would count twice in the
+     *     service's history
+     */
+    public LeaseSizing(LearnedSizes store, FfmpegSizeTable table, Executor writer, Consumer<String> warn,
+            Runnable recorded, java.util.function.Predicate<Lease> learnedElsewhere) {
+        this.learnedElsewhere = learnedElsewhere;
         this.recorded = recorded;
         this.store = store;
         this.table = table;
@@ -65,7 +78,9 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
     /** Follows leases that were held before a restart (their signature is lost: they learn under {@code ""}). */
     public void adopt(Iterable<Lease> leases) {
         for (Lease l : leases) {
-            live.putIfAbsent(l.id(), new Tracked(l));
+            if (!learnedElsewhere.test(l)) {
+                live.putIfAbsent(l.id(), new Tracked(l));
+            }
         }
     }
 
@@ -98,7 +113,9 @@ public final class LeaseSizing implements LeaseSizer, LedgerListener {
     @Override
     public void onEvent(LedgerEvent event) {
         if (event instanceof LedgerEvent.Admitted a) {
-            live.put(a.lease().id(), new Tracked(a.lease()));
+            if (!learnedElsewhere.test(a.lease())) {
+                live.put(a.lease().id(), new Tracked(a.lease()));
+            }
         } else if (event instanceof LedgerEvent.Released r) {
             ended(r.lease().id(), r.at());
         } else if (event instanceof LedgerEvent.Evicted e) {

@@ -47,6 +47,27 @@ class LeaseSizingTest {
     }
 
     @Test
+    void aLeaseLearnedElsewhereIsNeitherFollowedNorRecorded() throws Exception {
+        LeaseSizing s = new LeaseSizing(LearnedSizes.open(state), FfmpegSizeTable.DEFAULTS, Runnable::run,
+                warnings::add, () -> recorded++, l -> l.holder().orElse("").startsWith("model-owner:"));
+        Lease own = lease(1, "model-owner:qwen");
+        Lease adopted = lease(2, "model-owner:llama");
+        Lease other = lease(3, "exec:100");
+        s.adopt(List.of(adopted));
+        s.onEvent(new LedgerEvent.Admitted(T0, 1, own, List.of(), Duration.ZERO, "granted"));
+        s.onEvent(new LedgerEvent.Admitted(T0, 2, other, List.of(), Duration.ZERO, "granted"));
+        Observation o = Observation.builder(T0, 4096 * MIB).holder("jellyfin", "model-owner:qwen", 900 * MIB)
+                .holder("jellyfin", "model-owner:llama", 800 * MIB).holder("jellyfin", "exec:100", 300 * MIB).build();
+        s.observe(o, view(own, adopted, other));
+        for (Lease l : List.of(own, adopted, other)) {
+            s.onEvent(new LedgerEvent.Released(T0.plusSeconds(60), l, "released"));
+        }
+        assertEquals(1, recorded);
+        assertEquals(List.of(new LearnedSizes.Peak(T0.plusSeconds(60), 300 * MIB)),
+                LearnedSizes.open(state).history("jellyfin", ""));
+    }
+
+    @Test
     void aLeasesPeakIsRecordedUnderItsSignatureWhenItEnds() throws Exception {
         LeaseSizing s = sizing();
         Lease l = lease(1, "exec:100");
