@@ -1,15 +1,11 @@
 package org.gpuagent.agent.cli;
 
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.gpuagent.agent.config.Durations;
 import org.gpuagent.scheduler.ByteSize;
 
 /**
@@ -22,6 +18,9 @@ import org.gpuagent.scheduler.ByteSize;
  * both paths on the same arguments.
  */
 public final class QuickAdmit {
+    /** {@link AdmitCommand}'s options ({@code --pid} may repeat). */
+    private static final Set<String> NAMES = QuickOptions.clientAnd("--service", "--bytes", "--holder");
+
     private QuickAdmit() {
     }
 
@@ -30,70 +29,35 @@ public final class QuickAdmit {
         if (args.length < 3 || !args[0].equals("admit")) {
             return OptionalInt.empty();
         }
-        String service = null;
-        String bytes = null;
-        String wait = null;
-        String holder = null;
-        String config = null;
-        String api = null;
-        String stateDir = null;
-        List<Long> pids = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        for (int i = 1; i < args.length; i++) {
-            String name = args[i];
-            String value;
-            int eq = name.indexOf('=');
-            if (name.startsWith("--") && eq > 0) {
-                value = name.substring(eq + 1);
-                name = name.substring(0, eq);
-            } else if (i + 1 < args.length) {
-                value = args[++i];
-            } else {
-                return OptionalInt.empty();
-            }
-            if (!name.equals("--pid") && !seen.add(name)) {
-                return OptionalInt.empty();
-            }
-            switch (name) {
-                case "--service" -> service = value;
-                case "--bytes" -> bytes = value;
-                case "--wait" -> wait = value;
-                case "--holder" -> holder = value;
-                case "--config" -> config = value;
-                case "--api" -> api = value;
-                case "--state-dir" -> stateDir = value;
-                case "--pid" -> {
-                    try {
-                        long pid = Long.parseLong(value);
-                        if (pid <= 0) {
-                            return OptionalInt.empty();
-                        }
-                        pids.add(pid);
-                    } catch (NumberFormatException e) {
-                        return OptionalInt.empty();
-                    }
-                }
-                default -> {
-                    return OptionalInt.empty();
-                }
-            }
+        Optional<QuickOptions> parsed = QuickOptions.parse(args, NAMES, "--pid", false);
+        if (parsed.isEmpty()) {
+            return OptionalInt.empty();
         }
+        QuickOptions o = parsed.get();
+        String service = o.get("--service");
+        String bytes = o.get("--bytes");
         if (service == null || service.startsWith("-")) {
             return OptionalInt.empty();
         }
+        List<Long> pids = new ArrayList<>();
         OptionalLong size;
-        Duration w;
-        ApiClient client;
-        ClientConfig agentConfig;
+        QuickOptions.Client c;
         try {
+            for (String p : o.repeated()) {
+                long pid = Long.parseLong(p);
+                if (pid <= 0) {
+                    return OptionalInt.empty();
+                }
+                pids.add(pid);
+            }
             size = bytes == null ? OptionalLong.empty() : OptionalLong.of(ByteSize.parse(bytes));
-            w = wait == null ? Duration.ZERO : Durations.parse(wait);
-            agentConfig = ClientConfig.load(config == null ? Optional.empty() : Optional.of(Path.of(config)));
-            client = ApiClient.resolve(api, stateDir == null ? null : Path.of(stateDir), ctx, agentConfig);
+            c = o.client(ctx);
         } catch (IllegalArgumentException e) {
+            // NumberFormatException included: picocli reports a bad --pid.
             return OptionalInt.empty();
         }
-        return OptionalInt.of(new Admitter(ctx, "gpu-agent").admit(client,
-                new Admitter.Request(service, size, w, Optional.ofNullable(holder), pids), agentConfig, true));
+        return OptionalInt.of(new Admitter(ctx, "gpu-agent").admit(c.api(),
+                new Admitter.Request(service, size, c.maxWait(), Optional.ofNullable(o.get("--holder")), pids),
+                c.config(), true));
     }
 }
