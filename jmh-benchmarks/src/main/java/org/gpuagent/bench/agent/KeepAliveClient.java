@@ -11,7 +11,11 @@ import java.nio.charset.StandardCharsets;
 /**
  * A minimal HTTP/1.1 client on one keep-alive connection: any method, an optional JSON body, a
  * bearer token; reads the status and a Content-Length or chunked body. Small on purpose, so the
- * capacity figures measure the agent, not a client sharing its cores.
+ * capacity figures measure the agent, not a client sharing its cores. It reads responses the way
+ * {@code bench.exporter.KeepAliveScraper} does, but is not that class: the scraper answers only
+ * GET 200s into one reused buffer (no allocation on the scrape benchmark's measured path), while
+ * this one needs methods, bodies, any status and the body as text; bending one into the other
+ * would change what the existing scrape figures measure.
  */
 final class KeepAliveClient implements AutoCloseable {
     /** A status and its body as text. */
