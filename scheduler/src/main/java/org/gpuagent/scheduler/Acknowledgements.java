@@ -30,6 +30,11 @@ final class Acknowledgements {
 
     /** Completes {@code p} with {@code decision} once {@code lease} is durable; rolls it back if it cannot be. */
     void granted(Pending p, Lease lease, Decision.Final decision) {
+        answerWhenDurable(p, decision, cause -> rollBack(lease, p, cause));
+    }
+
+    /** Completes {@code p} with {@code decision} once durable; else runs {@code undo} on the writer. */
+    private void answerWhenDurable(Pending p, Decision.Final decision, Consumer<IOException> undo) {
         journal.afterDurable(new Journal.Durability() {
             @Override
             public void durable() {
@@ -41,7 +46,7 @@ final class Acknowledgements {
 
             @Override
             public void failed(IOException cause) {
-                completions.onWriter(() -> rollBack(lease, p, cause));
+                completions.onWriter(() -> undo.accept(cause));
             }
         });
     }
@@ -72,27 +77,14 @@ final class Acknowledgements {
      * (if it is still larger) and the request fails, as a grant that cannot be stored does.
      */
     void grown(Pending p, Lease before, Decision.Final decision) {
-        journal.afterDurable(new Journal.Durability() {
-            @Override
-            public void durable() {
-                completions.afterStore(() -> {
-                    p.first.complete(decision);
-                    p.outcome.complete(decision);
-                });
+        answerWhenDurable(p, decision, cause -> {
+            Accounts.Slot slot = accounts.slot(before.id());
+            if (slot != null && slot.lease.bytes() > before.bytes()) {
+                accounts.resize(slot, before.bytes());
+                journal.append(new JournalRecord.Resized(before.id(), before.bytes(), clock.instant()));
             }
-
-            @Override
-            public void failed(IOException cause) {
-                completions.onWriter(() -> {
-                    Accounts.Slot slot = accounts.slot(before.id());
-                    if (slot != null && slot.lease.bytes() > before.bytes()) {
-                        accounts.resize(slot, before.bytes());
-                        journal.append(new JournalRecord.Resized(before.id(), before.bytes(), clock.instant()));
-                    }
-                    fail(p, new JournalUnavailableException("the ledger journal could not store the growth of lease "
-                            + before.id() + ": " + cause.getMessage(), cause));
-                });
-            }
+            fail(p, new JournalUnavailableException("the ledger journal could not store the growth of lease "
+                    + before.id() + ": " + cause.getMessage(), cause));
         });
     }
 
